@@ -1,0 +1,47 @@
+"""Read a database's structure into typed, immutable objects."""
+
+from .model import (
+    Catalog,
+    Column,
+    ColumnRef,
+    Constraint,
+    ConstraintType,
+    Domain,
+    EnumType,
+    Extension,
+    Feed,
+    FeedKind,
+    Generated,
+    Identity,
+    Name,
+    RelKind,
+    Schema,
+    Sequence,
+    Table,
+    Trigger,
+    quote_ident,
+)
+from .reader import read_catalog
+
+__all__ = [
+    "Catalog",
+    "Column",
+    "ColumnRef",
+    "Constraint",
+    "ConstraintType",
+    "Domain",
+    "EnumType",
+    "Extension",
+    "Feed",
+    "FeedKind",
+    "Generated",
+    "Identity",
+    "Name",
+    "RelKind",
+    "Schema",
+    "Sequence",
+    "Table",
+    "Trigger",
+    "quote_ident",
+    "read_catalog",
+]

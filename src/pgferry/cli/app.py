@@ -1,0 +1,27 @@
+"""The command group and the options every command shares."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .sequences import sequences
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pgferry")
+@click.option(
+    "--traceback", is_flag=True, help="Show the Python traceback when an error stops a command."
+)
+def cli(traceback: bool) -> None:
+    """Refresh QA and staging PostgreSQL databases from production: safely,
+    consistently, fast, and verified.
+
+    Connection URLs come from the flags or the environment: PROD_DATABASE_URL
+    (--from), QA_DATABASE_URL (--to), DATABASE_URL (--db); else libpq's PG*
+    variables and ~/.pgpass.  Prisma URL parameters such as ?schema=public are
+    accepted.
+    """
+
+
+cli.add_command(sequences)

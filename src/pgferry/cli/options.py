@@ -1,0 +1,33 @@
+"""Options several commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        "db_url",
+        metavar="URL",
+        help="Database to work on (default: $DATABASE_URL, then $QA_DATABASE_URL, then PG*).",
+    )(f)
+
+
+def schema_option(f: F) -> F:
+    return click.option(
+        "--schema",
+        "schemas",
+        multiple=True,
+        metavar="NAME",
+        help="Only this schema (repeatable; default: the URL's ?schema=, else all schemas).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(f)

@@ -1,0 +1,98 @@
+"""``pgferry sequences check`` and ``pgferry sequences fix``."""
+
+from __future__ import annotations
+
+import click
+
+from .. import endpoints
+from ..errors import ExitCode
+from ..sequences import SequenceReport, Status, check_sequences, fix_sequences
+from . import render
+from .options import db_option, json_option, schema_option
+
+
+@click.group()
+def sequences() -> None:
+    """Find and fix sequences behind their data (Prisma's "Unique constraint failed on (id)")."""
+
+
+def _schemas(ep: endpoints.Endpoint, schemas: tuple[str, ...]) -> list[str] | None:
+    chosen = list(schemas) or ([ep.schema] if ep.schema else [])
+    return chosen or None
+
+
+def _show(report: SequenceReport, *, as_json: bool, show_all: bool) -> None:
+    if as_json:
+        render.print_json(report.to_dict())
+        return
+    out = render.console()
+    table = render.sequence_table(report, show_all=show_all)
+    if table is not None:
+        out.print(table)
+    out.print(render.sequence_summary(report))
+    for hint in report.hints:
+        out.print(f"hint: {hint}")
+
+
+@sequences.command("check")
+@db_option
+@schema_option
+@json_option
+@click.option("--all", "show_all", is_flag=True, help="List healthy sequences too.")
+def check(db_url: str | None, schemas: tuple[str, ...], as_json: bool, show_all: bool) -> None:
+    """List every sequence whose next value would collide with existing rows.
+
+    Exit code 0 when all are healthy, 1 when any is behind its data.
+    """
+    ep = endpoints.resolve(db_url, role="db")
+    with endpoints.connect(ep, read_only=True, autocommit=True) as conn:
+        report = check_sequences(conn, schemas=_schemas(ep, schemas))
+    _show(report, as_json=as_json, show_all=show_all)
+    if not report.healthy:
+        if not as_json:
+            click.echo(
+                "the next insert into these tables fails with a duplicate key "
+                "(Prisma P2002, PostgreSQL 23505); fix with: pgferry sequences fix",
+                err=True,
+            )
+        raise click.exceptions.Exit(int(ExitCode.FOUND))
+
+
+@sequences.command("fix")
+@db_option
+@click.option(
+    "--from",
+    "from_url",
+    metavar="URL",
+    help="Production: leave no sequence behind the position of its namesake there (read-only).",
+)
+@schema_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@json_option
+@click.option("--all", "show_all", is_flag=True, help="List healthy sequences too.")
+def fix(
+    db_url: str | None,
+    from_url: str | None,
+    schemas: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    show_all: bool,
+) -> None:
+    """Move every sequence past the data of every column it feeds, never backwards.
+
+    Exit code 0 when every sequence is healthy afterwards, 1 when some could not
+    be fixed (for example an integer sequence that cannot reach the data).
+    """
+    ep = endpoints.resolve(db_url, role="db")
+    with endpoints.connect(ep, autocommit=True) as conn:
+        if from_url:
+            src = endpoints.resolve(from_url, role="prod")
+            with endpoints.connect(src, read_only=True, autocommit=True) as source:
+                report = fix_sequences(
+                    conn, source=source, schemas=_schemas(ep, schemas), dry_run=dry_run
+                )
+        else:
+            report = fix_sequences(conn, schemas=_schemas(ep, schemas), dry_run=dry_run)
+    _show(report, as_json=as_json, show_all=show_all)
+    if any(s.status is Status.OUT_OF_RANGE for s in report.states):
+        raise click.exceptions.Exit(int(ExitCode.FOUND))

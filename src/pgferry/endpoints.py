@@ -1,0 +1,276 @@
+"""Where the databases are, and how pgferry talks to them.
+
+An :class:`Endpoint` is a libpq connection string plus what pgferry read from
+it: Prisma's extra URL parameters are accepted (libpq would reject them) and
+``schema`` is honoured as the schema to work on.  :func:`connect` opens a
+session with the settings pinned that make values travel unchanged (the same
+ones pg_dump pins) and turns every connection failure into one readable line.
+:func:`mask` is the one function that hides passwords in anything shown to a
+person.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import conninfo as pgconninfo
+
+from .errors import ConfigError, ConnectionFailed
+
+#: URL parameters Prisma understands and libpq does not.  ``schema`` is
+#: honoured (it sets the schema pgferry works on); ``pgbouncer=true`` turns off
+#: server-side prepared statements; the rest tune Prisma's own pool and mean
+#: nothing to a one-off tool, so they are accepted and ignored.
+PRISMA_PARAMS = frozenset(
+    {
+        "schema",
+        "connection_limit",
+        "pool_timeout",
+        "pgbouncer",
+        "sslaccept",
+        "socket_timeout",
+        "statement_cache_size",
+    }
+)
+
+#: Settings pinned on every session, as pg_dump pins them: without these, dates
+#: swap under a DMY DateStyle, negative intervals change sign between styles,
+#: floats lose digits, and row-level security hides rows silently.
+PINNED_SETTINGS: Mapping[str, str] = {
+    "DateStyle": "ISO",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "3",
+    "TimeZone": "UTC",
+    "client_encoding": "UTF8",
+    "standard_conforming_strings": "on",
+    "row_security": "off",
+    "search_path": "",
+}
+
+#: Environment variables read for each role, first set wins.
+ENV_VARS: Mapping[str, tuple[str, ...]] = {
+    "prod": ("PROD_DATABASE_URL",),
+    "qa": ("QA_DATABASE_URL", "DATABASE_URL"),
+    "db": ("DATABASE_URL", "QA_DATABASE_URL"),
+}
+
+_URL_SCHEMES = ("postgres://", "postgresql://")
+
+# Secrets seen in connection strings this process handled; mask() removes them
+# from any text even where the text does not look like a URL.
+_SECRETS: set[str] = set()
+
+_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*:)(\S*)(@)")
+_KW_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)")
+
+
+def mask(text: str) -> str:
+    """Return *text* with every password replaced by ``***``.
+
+    Handles ``postgresql://user:secret@host`` URLs, ``password=...`` in
+    keyword strings and URL queries, and any password pgferry has seen in a
+    connection string during this process.  Every URL, message, log line and
+    report that reaches a person goes through here.
+    """
+    text = _URL_PASSWORD.sub(r"\1***\3", text)
+    text = _KW_PASSWORD.sub(r"\1***", text)
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _remember_secret(secret: str | None) -> None:
+    if secret and len(secret) >= 3:
+        _SECRETS.add(secret)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A database pgferry connects to.
+
+    ``conninfo`` is what libpq receives (it may hold a password: never print
+    it; use :meth:`describe` or :func:`mask`).  An empty ``conninfo`` means
+    libpq's own defaults: ``PG*`` environment variables and ``~/.pgpass``.
+    """
+
+    conninfo: str
+    role: str = "db"
+    schema: str | None = None
+    pgbouncer: bool = False
+    ignored_params: tuple[str, ...] = field(default=())
+
+    def params(self) -> dict[str, str]:
+        """The connection parameters libpq will use, defaults and ``PG*`` included."""
+        given = {k: str(v) for k, v in pgconninfo.conninfo_to_dict(self.conninfo).items()}
+        merged: dict[str, str] = {}
+        for opt in psycopg.pq.Conninfo.get_defaults():
+            if opt.val is not None:
+                merged[opt.keyword.decode()] = opt.val.decode()
+        merged.update(given)
+        return merged
+
+    def describe(self) -> str:
+        """``host:port/dbname as user``: for messages, never with a password."""
+        p = self.params()
+        host = p.get("host") or p.get("hostaddr") or "local socket"
+        port = p.get("port") or "5432"
+        user = p.get("user") or _os_user()
+        dbname = p.get("dbname") or user
+        return mask(f"{host}:{port}/{dbname} as {user}")
+
+    @property
+    def dbname(self) -> str:
+        p = self.params()
+        return p.get("dbname") or p.get("user") or _os_user()
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.role}: {self.describe()})"
+
+
+def _os_user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # pragma: no cover - no user database
+        return "?"
+
+
+def parse(conninfo: str, *, role: str = "db") -> Endpoint:
+    """Read a URL or libpq keyword string into an :class:`Endpoint`.
+
+    Prisma's parameters are taken out of URLs; ``schema`` and ``pgbouncer``
+    are kept on the endpoint.  Anything else libpq cannot read is a
+    :class:`ConfigError` whose message never holds the password.
+    """
+    conninfo = conninfo.strip()
+    schema: str | None = None
+    pgbouncer = False
+    ignored: list[str] = []
+    if conninfo.lower().startswith(_URL_SCHEMES):
+        parts = urlsplit(conninfo)
+        kept: list[tuple[str, str]] = []
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key not in PRISMA_PARAMS:
+                kept.append((key, value))
+            elif key == "schema":
+                schema = value or None
+            elif key == "pgbouncer":
+                pgbouncer = value.lower() in ("true", "1", "yes", "on")
+            else:
+                ignored.append(key)
+        conninfo = urlunsplit(parts._replace(query=urlencode(kept)))
+    try:
+        params = pgconninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError as exc:
+        reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid")
+        raise ConfigError(
+            f"cannot read the {role} connection string {mask(conninfo)!r}: {reason}",
+            hint="use postgresql://user:password@host:port/dbname or 'host=... dbname=...'",
+        ) from None
+    _remember_secret(str(params.get("password") or "") or None)
+    return Endpoint(
+        conninfo=conninfo,
+        role=role,
+        schema=schema,
+        pgbouncer=pgbouncer,
+        ignored_params=tuple(ignored),
+    )
+
+
+def resolve(
+    value: str | None, *, role: str = "db", environ: Mapping[str, str] | None = None
+) -> Endpoint:
+    """The endpoint for *role* from a flag *value* or, when that is empty, the environment.
+
+    ``prod`` reads ``PROD_DATABASE_URL``; ``qa`` reads ``QA_DATABASE_URL`` then
+    ``DATABASE_URL``; ``db`` reads ``DATABASE_URL`` then ``QA_DATABASE_URL``.
+    With none set, libpq's ``PG*`` variables and ``~/.pgpass`` apply.
+    """
+    env = os.environ if environ is None else environ
+    _remember_secret(env.get("PGPASSWORD"))
+    if not value:
+        for name in ENV_VARS.get(role, ()):
+            if env.get(name):
+                value = env[name]
+                break
+    return parse(value or "", role=role)
+
+
+_REASON_HINTS: tuple[tuple[str, str], ...] = (
+    ("connection refused", "is the server running, and are host and port right?"),
+    ("no such file or directory", "is the server running? no socket at that path"),
+    ("password authentication failed", "check the user and password in the URL or ~/.pgpass"),
+    ("no password supplied", "put the password in the URL, PGPASSWORD or ~/.pgpass"),
+    ("does not exist", "check the name in the URL; create the database or role first"),
+    ("could not translate host name", "check the host name in the URL"),
+    ("timeout expired", "the server did not answer in time: check host, port and firewall"),
+    ("too many connections", "close other sessions or raise max_connections"),
+    ("ssl", "check sslmode in the URL (e.g. ?sslmode=require)"),
+    ("pg_hba.conf", "the server's pg_hba.conf does not let this user in from here"),
+)
+
+
+def _reason(exc: BaseException) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    # libpq: 'connection to server at "h" (1.2.3.4), port 5 failed: Connection refused'
+    if " failed: " in first:
+        first = first.rsplit(" failed: ", 1)[1]
+    return mask(first.removeprefix("FATAL:").strip())
+
+
+def connection_failed(endpoint: Endpoint, exc: BaseException) -> ConnectionFailed:
+    """The one-line error for a connection that could not be made."""
+    reason = _reason(exc)
+    hint = next((h for key, h in _REASON_HINTS if key in reason.lower()), None)
+    which = {"prod": "production database ", "qa": "QA database "}.get(endpoint.role, "")
+    return ConnectionFailed(
+        f"cannot connect to {which}{endpoint.describe()}: {reason}",
+        hint=hint,
+    )
+
+
+def connect(
+    endpoint: Endpoint,
+    *,
+    read_only: bool = False,
+    autocommit: bool = False,
+    application_name: str = "pgferry",
+) -> psycopg.Connection[tuple[object, ...]]:
+    """Open a session on *endpoint* with :data:`PINNED_SETTINGS` applied.
+
+    ``read_only`` makes every transaction of the session read-only (used for
+    production).  Failures raise :class:`ConnectionFailed` with host, port,
+    database and the reason.
+    """
+    kwargs: dict[str, object] = {"application_name": application_name}
+    params = pgconninfo.conninfo_to_dict(endpoint.conninfo)
+    if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+        kwargs["connect_timeout"] = 10
+    try:
+        conn = psycopg.connect(endpoint.conninfo, autocommit=True, **kwargs)  # type: ignore[arg-type]
+    except psycopg.OperationalError as exc:
+        raise connection_failed(endpoint, exc) from None
+    try:
+        if endpoint.pgbouncer:
+            conn.prepare_threshold = None
+        settings = dict(PINNED_SETTINGS)
+        if read_only:
+            settings["default_transaction_read_only"] = "on"
+        query = "SELECT " + ", ".join("pg_catalog.set_config(%s, %s, false)" for _ in settings)
+        args: list[str] = []
+        for name, value in settings.items():
+            args += [name, value]
+        conn.execute(query, args)
+        conn.read_only = read_only or None
+        conn.autocommit = autocommit
+    except psycopg.OperationalError as exc:
+        conn.close()
+        raise connection_failed(endpoint, exc) from None
+    return conn

@@ -1,0 +1,25 @@
+-- Columns of every user relation, in column order.
+SELECT a.attrelid AS table_oid,
+       a.attnum AS position,
+       a.attname AS name,
+       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+       tn.nspname AS type_schema,
+       t.typname AS type_name,
+       t.typtype::text AS type_kind,
+       a.attnotnull AS not_null,
+       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
+       a.attgenerated::text AS generated,
+       a.attidentity::text AS identity,
+       a.attinhcount > 0 AS inherited
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND a.attnum > 0
+  AND NOT a.attisdropped
+  AND n.nspname <> 'information_schema'
+  AND n.nspname !~ '^pg_(catalog|toast|temp_|toast_temp_)'
+ORDER BY a.attrelid, a.attnum
