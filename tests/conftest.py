@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pgferry.embedded import Cluster, find_installations
-from tests.pgtest import CORPORA, IN_CI, Database, Server, choose_installs
+from tests.pgtest import CORPORA, IN_CI, SUPERUSER_PASSWORD, Database, Server, choose_installs
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -39,8 +39,8 @@ def servers() -> Iterator[tuple[Server, Server]]:
         if IN_CI:
             pytest.fail(msg)
         pytest.skip(msg)
-    prod_cluster = Cluster(chosen[0], name="prod")
-    qa_cluster = Cluster(chosen[1], name="qa")
+    prod_cluster = Cluster(chosen[0], name="prod", password=SUPERUSER_PASSWORD)
+    qa_cluster = Cluster(chosen[1], name="qa", password=SUPERUSER_PASSWORD)
     try:
         prod_cluster.start()
         qa_cluster.start()

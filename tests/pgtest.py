@@ -29,6 +29,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 _counter = itertools.count(1)
 
+#: The test clusters ask for passwords over TCP, so masking is tested for real.
+SUPERUSER_PASSWORD = "s3cr3t-Pa55word"
+
 
 def choose_installs() -> tuple[PgInstall, PgInstall] | None:
     """(prod, qa): the newest and the oldest major version found, unless overridden."""

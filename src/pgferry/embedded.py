@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from .errors import PgferryError
 
@@ -147,9 +148,11 @@ class ClusterError(PgferryError):
 class Cluster:
     """A PostgreSQL cluster in a temporary folder, on 127.0.0.1 and a free port.
 
-    Use as a context manager, or call :meth:`start` and :meth:`stop`.  Local
-    connections are trusted; the superuser is ``postgres``.  ``fast`` turns
-    off fsync (tests and the demo); benchmarks keep the defaults.
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.  The
+    superuser is ``postgres``.  Without ``password`` every connection is
+    trusted; with one, TCP connections need a password (scram-sha-256), which
+    :meth:`url` includes for the superuser.  ``fast`` turns off fsync (tests
+    and the demo); benchmarks keep the defaults.
     """
 
     def __init__(
@@ -161,6 +164,7 @@ class Cluster:
         port: int | None = None,
         fast: bool = True,
         settings: dict[str, str] | None = None,
+        password: str | None = None,
     ) -> None:
         self.install = install
         self.name = name
@@ -168,6 +172,7 @@ class Cluster:
         self.host = "127.0.0.1"
         self.fast = fast
         self.settings = settings or {}
+        self.password = password
         self._owns_basedir = basedir is None
         self.basedir = Path(basedir or tempfile.mkdtemp(prefix=f"pgferry-{name}-"))
         self.datadir = self.basedir / "data"
@@ -239,6 +244,17 @@ class Cluster:
             os.chown(self.basedir, self._user.pw_uid, self._user.pw_gid)
         os.chmod(self.basedir, 0o755)
         if not (self.datadir / "PG_VERSION").exists():
+            auth = ["-A", "trust"]
+            if self.password is not None:
+                pwfile = self.basedir / "pwfile"
+                pwfile.write_text(self.password + "\n")
+                if self._user is not None:
+                    os.chown(pwfile, self._user.pw_uid, self._user.pw_gid)
+                auth = [
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                ]
             self._run(
                 [
                     str(self._bindir / "initdb"),
@@ -246,8 +262,7 @@ class Cluster:
                     str(self.datadir),
                     "-U",
                     SUPERUSER,
-                    "-A",
-                    "trust",
+                    *auth,
                     "-E",
                     "UTF8",
                     "--no-sync",
@@ -309,7 +324,9 @@ class Cluster:
     def url(
         self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None
     ) -> str:
-        auth = user if password is None else f"{user}:{password}"
+        if password is None and user == SUPERUSER:
+            password = self.password
+        auth = user if password is None else f"{user}:{quote(password, safe='')}"
         return f"postgresql://{auth}@{self.host}:{self.port}/{dbname}"
 
     def psql(self, dbname: str, *args: str, stdin: str | None = None, timeout: float = 600) -> str:
