@@ -119,7 +119,8 @@ def test_shared_sequence_takes_the_extreme_over_every_column(qa: Database) -> No
 
 def test_partitions_and_inheritance_children(qa: Database) -> None:
     qa.execute(
-        "CREATE TABLE pay (id serial, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)"
+        "CREATE TABLE pay (id serial, at date NOT NULL, PRIMARY KEY (id, at))"
+        " PARTITION BY RANGE (at)"
     )
     qa.execute(
         "CREATE TABLE pay_2022 PARTITION OF pay FOR VALUES FROM ('2022-01-01') TO ('2023-01-01')"
