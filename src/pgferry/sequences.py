@@ -413,21 +413,23 @@ def fix_sequences(
     conn: psycopg.Connection[Any],
     *,
     source: psycopg.Connection[Any] | None = None,
+    positions: dict[Name, int] | None = None,
     schemas: Iterable[str] | None = None,
     dry_run: bool = False,
 ) -> SequenceReport:
     """Move every sequence past the data it feeds, never backwards.
 
-    Given *source* (production, read-only), no sequence is left behind the
-    position of the sequence of the same name there either.  Needs UPDATE on
-    each sequence it changes: when any is missing nothing is changed and a
-    :class:`PrivilegeError` names them.
+    Given *source* (production, read-only) or its already-read *positions*, no
+    sequence is left behind the position of the sequence of the same name there
+    either.  Needs UPDATE on each sequence it changes: when any is missing
+    nothing is changed and a :class:`PrivilegeError` names them.
     """
     catalog = read_catalog(conn)
-    positions = read_positions(source) if source is not None else None
+    if positions is None and source is not None:
+        positions = read_positions(source)
     states = inspect_sequences(conn, catalog, schemas=schemas, source_positions=positions)
     todo = [s for s in states if s.needs_change]
-    source_name = source.info.dbname if source is not None else None
+    source_name = source.info.dbname if source is not None else "production" if positions else None
     if dry_run or not todo:
         return SequenceReport(catalog.database, tuple(states), dry_run=dry_run, source=source_name)
 

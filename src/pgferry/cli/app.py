@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .migrate import migrate_command
 from .sequences import sequences
 
 
@@ -25,3 +26,4 @@ def cli(traceback: bool) -> None:
 
 
 cli.add_command(sequences)
+cli.add_command(migrate_command)

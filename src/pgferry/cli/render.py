@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..endpoints import mask
+from ..migrate import MigrateReport
+from ..plan import Plan
 from ..sequences import SequenceReport, SequenceState, Status
 
 
@@ -90,3 +92,76 @@ def sequence_summary(report: SequenceReport) -> str:
             counts[label] = counts.get(label, 0) + 1
     parts += [f"{c} {label}" for label, c in counts.items()]
     return ", ".join(parts)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("#", "production", "QA", "format", "est. rows", "est. size", "note"):
+        table.add_column(col, justify="right" if col.startswith(("#", "est")) else "left")
+    for i, t in enumerate(plan.tables, 1):
+        table.add_row(
+            str(i),
+            str(t.source),
+            str(t.target),
+            "binary" if t.binary else "text",
+            str(t.estimated_rows),
+            _mb(t.estimated_bytes),
+            t.note,
+        )
+    return table
+
+
+def migrate_summary(report: MigrateReport) -> None:
+    out = console()
+    plan = report.plan
+    if report.restored_before:
+        out.print(
+            f"put back {report.restored_before} constraints/triggers an interrupted run "
+            "had set aside"
+        )
+    if report.dry_run:
+        out.print(plan_table(plan))
+        out.print(
+            f"would empty {len(plan.truncate)} QA tables: "
+            + ", ".join(str(n) for n in plan.truncate)
+        )
+        if plan.refresh:
+            out.print("would refresh: " + ", ".join(str(n) for n in plan.refresh))
+        out.print(f"about {plan.estimated_rows} rows, {_mb(plan.estimated_bytes)}")
+    else:
+        counts = {c.table: c for c in report.counts}
+        table = Table(show_edge=False, pad_edge=False, header_style="bold")
+        for col in ("table", "rows", "size", "seconds", "counts"):
+            table.add_column(col, justify="left" if col == "table" else "right")
+        for r in sorted(report.results, key=lambda r: str(r.table.target)):
+            c = counts.get(r.table.target)
+            ok = (
+                "[green]match[/]"
+                if c and c.ok
+                else f"[red]{c.source_rows if c else '?'} in prod[/]"
+            )
+            table.add_row(str(r.table.target), str(r.rows), _mb(r.bytes), f"{r.seconds:.2f}", ok)
+        out.print(table)
+    for name, why in plan.skipped:
+        out.print(f"[dim]left out {name}: {why}[/]")
+    for p in plan.problems:
+        style = "red" if p.severity.value == "blocking" else "yellow"
+        out.print(f"[{style}]{p.severity.value}: {p.message}[/]")
+    if not report.dry_run:
+        if report.sequences is not None:
+            out.print(
+                f"sequences: {len(report.sequences.fixed)} fixed, "
+                f"{len(report.sequences.behind)} still behind"
+            )
+        for fk_name, why in report.not_validated:
+            out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
+        total = sum(r.rows for r in report.results)
+        verdict = "[green]verified[/]" if report.ok else "[red]NOT verified[/]"
+        out.print(
+            f"copied {total} rows in {len(report.results)} tables in {report.seconds:.1f} s "
+            f"({report.mode} mode): {verdict}"
+        )

@@ -1,0 +1,127 @@
+"""``pgferry migrate``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import config as configmod
+from .. import endpoints, report
+from ..errors import ExitCode
+from ..migrate import MigrateOptions, check_counts, migrate
+from ..plan import Plan
+from . import render
+from .options import json_option, schema_option
+from .progress import progress_for
+
+
+def _confirm(plan: Plan, dbname: str) -> bool:
+    click.echo(
+        f"This replaces the data of {len(plan.truncate)} tables in QA database {dbname!r} "
+        "with production's.",
+        err=True,
+    )
+    typed: str = click.prompt(
+        "Type the QA database's name to go on", err=True, default="", show_default=False
+    )
+    return typed.strip() == dbname
+
+
+@click.command("migrate")
+@click.option(
+    "--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL). Only read."
+)
+@click.option(
+    "--to", "to_url", metavar="URL", help="QA, whose data is replaced (default: $QA_DATABASE_URL)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default: ./pgferry.toml when present).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts and CI).")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Tables copied in parallel (default: CPU count)."
+)
+@click.option(
+    "--tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only tables matching (repeatable; 'public.*', 'Order').",
+)
+@click.option(
+    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
+)
+@schema_option
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
+@json_option
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=report.DEFAULT_DIR,
+    show_default=True,
+    help="Where the run report is written.",
+)
+@click.option("--no-report", is_flag=True, help="Write no report files.")
+def migrate_command(
+    from_url: str | None,
+    to_url: str | None,
+    config_path: Path | None,
+    yes: bool,
+    jobs: int | None,
+    tables: tuple[str, ...],
+    exclude: tuple[str, ...],
+    schemas: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    report_dir: Path,
+    no_report: bool,
+) -> None:
+    """Replace QA's data with production's: one snapshot, FK-safe, parallel, verified.
+
+    Refuses before writing anything when QA's schema does not fit, when the
+    target is production itself or protected, or without confirmation (type the
+    database's name, or --yes).  Exit codes: 0 done and verified, 1 row counts
+    differ afterwards, 6 refused, 7 schema mismatch, 8 a table failed to copy.
+    """
+    cfg = configmod.load(config_path)
+    src = endpoints.resolve(
+        from_url, role="prod", env_names=[cfg.source_env] if cfg.source_env else None
+    )
+    dst = endpoints.resolve(
+        to_url, role="qa", env_names=[cfg.target_env] if cfg.target_env else None
+    )
+    options = MigrateOptions(
+        tables=tables or cfg.tables,
+        exclude=(*cfg.exclude, *exclude),
+        schemas=schemas or ((dst.schema,) if dst.schema else ()),
+        jobs=jobs or cfg.jobs or MigrateOptions().jobs,
+        dry_run=dry_run,
+        protected=cfg.protected,
+    )
+    if not (yes or dry_run) and not sys.stdin.isatty():
+        from ..errors import RefusedError
+
+        raise RefusedError(
+            f"refusing to replace the data of {dst.describe()} without confirmation",
+            hint="pass --yes (no terminal to ask on)",
+        )
+    confirm = None if (yes or dry_run) else _confirm
+    with progress_for(as_json=as_json) as progress:
+        result = migrate(src, dst, options, confirm=confirm, progress=progress)
+    if as_json:
+        render.print_json(result.to_dict())
+    else:
+        render.migrate_summary(result)
+    if dry_run:
+        if result.plan.blocking:
+            raise click.exceptions.Exit(int(ExitCode.SCHEMA))
+        return
+    if not no_report:
+        md, _ = report.write(result, report_dir)
+        if not as_json:
+            render.console().print(f"report: {md}")
+    check_counts(result)

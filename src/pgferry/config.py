@@ -1,0 +1,86 @@
+"""``pgferry.toml``: endpoints by environment-variable name, scope, protected targets.
+
+::
+
+    [source]
+    url_env = "PROD_DATABASE_URL"     # the variable's name, never the URL itself
+
+    [target]
+    url_env = "QA_DATABASE_URL"
+    protected = ["*prod*", "*live*"]  # refuse targets whose database or host:port/db matches
+
+    [migrate]
+    tables = []                       # patterns: "public.*", "Order"; empty = everything
+    exclude = ["audit_log"]
+    jobs = 4
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_PATH = Path("pgferry.toml")
+
+_KEYS: dict[str, set[str]] = {
+    "source": {"url_env"},
+    "target": {"url_env", "protected"},
+    "migrate": {"tables", "exclude", "jobs"},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    source_env: str | None = None
+    target_env: str | None = None
+    protected: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    jobs: int | None = None
+    path: Path | None = field(default=None)
+
+
+def _strings(section: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"pgferry.toml: [{section}] {key} must be a list of strings")
+    return tuple(value)
+
+
+def load(path: Path | None = None) -> Config:
+    """Read *path*, or ``./pgferry.toml`` when it exists; defaults otherwise."""
+    if path is None:
+        if not DEFAULT_PATH.exists():
+            return Config()
+        path = DEFAULT_PATH
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    for section, body in data.items():
+        if section not in _KEYS or not isinstance(body, dict):
+            raise ConfigError(
+                f"{path}: unknown section [{section}]",
+                hint=f"known: {', '.join(f'[{s}]' for s in _KEYS)}",
+            )
+        unknown = set(body) - _KEYS[section]
+        if unknown:
+            raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} in [{section}]")
+    src, dst, mig = data.get("source", {}), data.get("target", {}), data.get("migrate", {})
+    jobs = mig.get("jobs")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ConfigError(f"{path}: [migrate] jobs must be a positive integer")
+    return Config(
+        source_env=src.get("url_env"),
+        target_env=dst.get("url_env"),
+        protected=_strings("target", "protected", dst.get("protected", [])),
+        tables=_strings("migrate", "tables", mig.get("tables", [])),
+        exclude=_strings("migrate", "exclude", mig.get("exclude", [])),
+        jobs=jobs,
+        path=path,
+    )

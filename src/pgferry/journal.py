@@ -1,0 +1,211 @@
+"""A crash-proof record, kept in QA itself, of every schema object pgferry sets aside.
+
+When the target role may not set ``session_replication_role`` (only superusers
+and roles granted it may), loading fast and in any order means dropping
+foreign keys and disabling triggers for the duration.  Each one is written to
+``pgferry.journal`` *in the same transaction* that drops or disables it, so
+whatever kills pgferry (``kill -9``, a lost connection), the database itself
+still knows what to put back, and :func:`restore` (run first by every pgferry
+command that writes to a database) puts it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import queries
+from .catalog import Catalog, Constraint, Name, RelKind, Trigger
+from .errors import PrivilegeError
+
+SCHEMA = "pgferry"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    kind: str  # "fk" or "trigger"
+    table: Name
+    name: str
+    definition: str  # fk: pg_get_constraintdef; trigger: its tgenabled letter
+    validated: bool
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    restored: tuple[Entry, ...]
+    not_validated: tuple[tuple[Entry, str], ...]  # FKs left NOT VALID, with the reason
+
+
+def _exists(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute("SELECT to_regclass('pgferry.journal') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def pending(conn: psycopg.Connection[Any]) -> list[Entry]:
+    """What an earlier run set aside and has not put back."""
+    if not _exists(conn):
+        return []
+    rows = conn.execute(queries.load("journal_pending")).fetchall()
+    return [Entry(r[0], r[1], Name(r[2], r[3]), r[4], r[5], r[6]) for r in rows]
+
+
+def _ensure(conn: psycopg.Connection[Any]) -> None:
+    with conn.transaction():
+        conn.execute(queries.load("journal_create"))
+
+
+def _owner_error(
+    exc: psycopg.errors.InsufficientPrivilege, table: Name, what: str
+) -> PrivilegeError:
+    return PrivilegeError(
+        f"cannot {what} on {table}: {str(exc).strip().splitlines()[0]}",
+        hint="run as the tables' owner, or let this role set session_replication_role "
+        "(superuser, or on PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role)",
+    )
+
+
+def set_aside(
+    conn: psycopg.Connection[Any],
+    run_id: str,
+    foreign_keys: Iterable[Constraint],
+    triggers: Iterable[Trigger],
+) -> list[Entry]:
+    """Drop *foreign_keys* and disable *triggers*, journaling each in the same transaction."""
+    _ensure(conn)
+    for fk in foreign_keys:
+        definition = fk.definition.removesuffix(" NOT VALID")
+        try:
+            with conn.transaction():
+                conn.execute(
+                    queries.load("journal_add"),
+                    (
+                        run_id,
+                        "fk",
+                        fk.table.schema,
+                        fk.table.name,
+                        fk.name,
+                        definition,
+                        fk.validated,
+                    ),
+                )
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        fk.table.ident, sql.Identifier(fk.name)
+                    )
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise _owner_error(exc, fk.table, f"drop foreign key {fk.name}") from None
+    for trg in triggers:
+        try:
+            with conn.transaction():
+                conn.execute(
+                    queries.load("journal_add"),
+                    (
+                        run_id,
+                        "trigger",
+                        trg.table.schema,
+                        trg.table.name,
+                        trg.name,
+                        trg.enabled,
+                        True,
+                    ),
+                )
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(
+                        trg.table.ident, sql.Identifier(trg.name)
+                    )
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise _owner_error(exc, trg.table, f"disable trigger {trg.name}") from None
+    return pending(conn)
+
+
+_ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
+
+
+def restore(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> RestoreResult:
+    """Put back everything the journal holds: triggers, then foreign keys.
+
+    Foreign keys come back ``NOT VALID`` (instant) and are then validated after
+    ``ANALYZE`` of their tables (validating fresh tables without statistics can
+    take 100x longer).  One that fails validation stays ``NOT VALID`` and is
+    reported: the constraint is never lost.
+    """
+    entries = pending(conn)
+    if not entries:
+        return RestoreResult((), ())
+    for e in (e for e in entries if e.kind == "trigger"):
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("ALTER TABLE {} {} {}").format(
+                    e.table.ident,
+                    sql.SQL(_ENABLE.get(e.definition, "ENABLE TRIGGER")),
+                    sql.Identifier(e.name),
+                )
+            )
+            conn.execute(queries.load("journal_done"), (e.id,))
+    fks = [e for e in entries if e.kind == "fk"]
+    tables = {e.table for e in fks}
+    tables |= {ref for e in fks if (ref := _referenced(e)) is not None}
+    for t in sorted(tables):
+        with conn.transaction():
+            conn.execute(sql.SQL("ANALYZE {}").format(t.ident))
+    partitioned = _partitioned(conn, [e.table for e in fks], catalog)
+    for e in fks:
+        not_valid = sql.SQL("") if e.table in partitioned else sql.SQL(" NOT VALID")
+        with conn.transaction():
+            row = conn.execute(
+                queries.load("constraint_exists"), (e.table.schema, e.table.name, e.name)
+            ).fetchone()
+            if not (row and row[0]):
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}{}").format(
+                        e.table.ident,
+                        sql.Identifier(e.name),
+                        sql.SQL(e.definition),  # text from pg_get_constraintdef
+                        not_valid,
+                    )
+                )
+            conn.execute(queries.load("journal_done"), (e.id,))
+    failed: list[tuple[Entry, str]] = []
+    for e in fks:
+        if not e.validated or e.table in partitioned:
+            continue
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                        e.table.ident, sql.Identifier(e.name)
+                    )
+                )
+        except psycopg.Error as exc:
+            failed.append((e, (exc.diag.message_primary or str(exc)).strip()))
+    return RestoreResult(tuple(entries), tuple(failed))
+
+
+def _referenced(e: Entry) -> Name | None:
+    marker = " REFERENCES "
+    if marker not in e.definition:
+        return None
+    target = e.definition.split(marker, 1)[1].split("(", 1)[0].strip()
+    schema, _, name = target.partition(".")
+    return Name(schema.strip('"'), name.strip('"')) if name else None
+
+
+def _partitioned(
+    conn: psycopg.Connection[Any], tables: list[Name], catalog: Catalog | None
+) -> set[Name]:
+    """Partitioned tables among *tables*: PostgreSQL before 18 refuses NOT VALID FKs on them."""
+    if catalog is not None:
+        return {t for t in tables if (c := catalog.table(t)) and c.kind is RelKind.PARTITIONED}
+    out: set[Name] = set()
+    for t in set(tables):
+        row = conn.execute(queries.load("relation_kind"), (t.schema, t.name)).fetchone()
+        if row and row[0] == "p":
+            out.add(t)
+    return out

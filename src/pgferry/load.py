@@ -1,0 +1,250 @@
+"""Stream tables from the source snapshot into QA with COPY, in parallel.
+
+Each worker thread holds one source connection (importing the snapshot) and
+one target connection, and takes the largest remaining table next.  Rows go
+from ``COPY ... TO STDOUT`` straight into ``COPY ... FROM STDIN``: no
+temporary files, and memory that does not grow with table size.  Each table
+loads in its own target transaction, so a failed table is left empty, never
+half-loaded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from .catalog import Name
+from .endpoints import Endpoint, connect
+from .errors import CopyFailed, PgferryError, PrivilegeError
+from .plan import TablePlan
+from .source import Snapshot
+
+#: Progress is reported every this many bytes of a table.
+PROGRESS_EVERY = 1 << 20
+
+
+@dataclass(frozen=True)
+class TableResult:
+    table: TablePlan
+    rows: int
+    bytes: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": str(self.table.target),
+            "source": str(self.table.source),
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "format": "binary" if self.table.binary else "text",
+        }
+
+
+class Progress(Protocol):
+    def started(self, table: TablePlan) -> None: ...
+    def advanced(self, table: TablePlan, nbytes: int) -> None: ...
+    def finished(self, result: TableResult) -> None: ...
+
+
+class NoProgress:
+    def started(self, table: TablePlan) -> None:
+        pass
+
+    def advanced(self, table: TablePlan, nbytes: int) -> None:
+        pass
+
+    def finished(self, result: TableResult) -> None:
+        pass
+
+
+def can_use_replica_role(conn: psycopg.Connection[Any]) -> bool:
+    """Whether this role may set ``session_replication_role`` (superuser or granted)."""
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+def target_session(endpoint: Endpoint, *, replica: bool) -> psycopg.Connection[Any]:
+    """A QA connection; with *replica*, user and foreign-key triggers do not fire."""
+    conn = connect(endpoint, application_name="pgferry load")
+    if replica:
+        conn.execute("SET session_replication_role = replica")
+        conn.commit()
+    return conn
+
+
+def truncate(
+    conn: psycopg.Connection[Any], tables: Sequence[Name], lock_timeout: str = "60s"
+) -> None:
+    """Empty exactly *tables* in one statement: no CASCADE, so nothing else is touched."""
+    if not tables:
+        return
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+            conn.execute(
+                sql.SQL("TRUNCATE TABLE {} RESTRICT").format(
+                    sql.SQL(", ").join(t.ident for t in tables)
+                )
+            )
+    except psycopg.errors.LockNotAvailable:
+        raise PgferryError(
+            f"could not lock QA's tables within {lock_timeout} to empty them: "
+            "other sessions are using them",
+            hint="stop the QA application (or its workers) during the refresh, then rerun",
+        ) from None
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise PrivilegeError(
+            str(exc).strip().splitlines()[0] + " (TRUNCATE is needed to empty QA's tables)",
+            hint="GRANT TRUNCATE ON the tables TO this role, or run as their owner",
+        ) from None
+
+
+def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
+    fmt = sql.SQL("binary" if tp.binary else "text")
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
+    only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
+    out = sql.SQL("COPY (SELECT {cols} FROM {only}{t}) TO STDOUT (FORMAT {fmt})").format(
+        cols=cols, only=only, t=tp.source.ident, fmt=fmt
+    )
+    if tp.columns:
+        into = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT {fmt})").format(
+            t=tp.target.ident, cols=cols, fmt=fmt
+        )
+    else:  # a zero-column table: rows are empty lines
+        into = sql.SQL("COPY {t} FROM STDIN (FORMAT {fmt})").format(t=tp.target.ident, fmt=fmt)
+    return out, into
+
+
+def copy_table(
+    src: psycopg.Connection[Any],
+    dst: psycopg.Connection[Any],
+    tp: TablePlan,
+    progress: Progress,
+) -> TableResult:
+    """Stream one table; the target side commits only when the whole table is in."""
+    out_sql, in_sql = _copy_sql(tp)
+    started = time.monotonic()
+    nbytes = pending = 0
+    progress.started(tp)
+    with dst.transaction(), src.cursor() as scur, dst.cursor() as dcur:
+        with scur.copy(out_sql) as out, dcur.copy(in_sql) as into:
+            for chunk in out:
+                into.write(chunk)
+                pending += len(chunk)
+                if pending >= PROGRESS_EVERY:
+                    nbytes += pending
+                    progress.advanced(tp, pending)
+                    pending = 0
+        rows = max(dcur.rowcount, 0)
+    nbytes += pending
+    if pending:
+        progress.advanced(tp, pending)
+    result = TableResult(tp, rows, nbytes, time.monotonic() - started)
+    progress.finished(result)
+    return result
+
+
+def _copy_error(tp: TablePlan, exc: BaseException) -> PgferryError:
+    if isinstance(exc, PgferryError):
+        return exc
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return PrivilegeError(
+            f"copying {tp.source} into {tp.target}: {str(exc).strip().splitlines()[0]}",
+            hint="the production role needs SELECT, the QA role INSERT, on this table",
+        )
+    if isinstance(exc, psycopg.Error):
+        diag = exc.diag
+        where = f" ({diag.context.strip().splitlines()[0]})" if diag.context else ""
+        column = diag.column_name
+        return CopyFailed(
+            f"copying {tp.source} into {tp.target} failed: "
+            f"{(diag.message_primary or str(exc)).strip()}{where}",
+            hint="QA keeps this table empty; fix the cause and rerun pgferry migrate",
+            sqlstate=diag.sqlstate,
+            table=str(tp.target),
+            column=column,
+        )
+    return CopyFailed(f"copying {tp.source} into {tp.target} failed: {exc!r}")
+
+
+def run_copies(
+    snapshot: Snapshot,
+    target: Endpoint,
+    tables: Sequence[TablePlan],
+    *,
+    jobs: int,
+    replica: bool,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> list[TableResult]:
+    """Copy *tables* with up to *jobs* workers; the first failure stops the rest."""
+    progress = progress or NoProgress()
+    todo: queue.Queue[TablePlan] = queue.Queue()
+    for tp in sorted(tables, key=lambda t: t.estimated_bytes, reverse=True):
+        todo.put(tp)
+    results: list[TableResult] = []
+    errors: list[PgferryError] = []
+    failed = threading.Event()
+    active: list[psycopg.Connection[Any]] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            with snapshot.worker() as src, target_session(target, replica=replica) as dst:
+                with lock:
+                    active.extend((src, dst))
+                while not failed.is_set():
+                    try:
+                        tp = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        result = copy_table(src, dst, tp, progress)
+                    except BaseException as exc:
+                        with lock:
+                            if not failed.is_set():
+                                errors.append(_copy_error(tp, exc))
+                        failed.set()
+                        return
+                    with lock:
+                        results.append(result)
+        except BaseException as exc:  # connection set-up failed
+            with lock:
+                errors.append(exc if isinstance(exc, PgferryError) else CopyFailed(repr(exc)))
+            failed.set()
+
+    threads = [
+        threading.Thread(target=worker, name=f"pgferry-copy-{i}", daemon=True)
+        for i in range(max(1, min(jobs, len(tables))))
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=0.2)
+                if should_stop() and not failed.is_set():
+                    failed.set()
+    except KeyboardInterrupt:
+        failed.set()
+        with lock:
+            for conn in active:
+                conn.cancel_safe()
+        for t in threads:
+            t.join(timeout=10)
+        raise
+    if errors:
+        raise errors[0]
+    return results

@@ -1,0 +1,266 @@
+"""``migrate``: replace QA's data with production's, consistently and verifiably.
+
+The flow: put back anything an interrupted run set aside -> open one snapshot
+of production -> guard the target -> read both catalogs -> plan (refuse before
+any write if the schemas do not fit) -> confirm -> set foreign keys and
+triggers aside (or use ``session_replication_role``) -> truncate exactly the
+copy set -> COPY in parallel -> put constraints and triggers back -> refresh
+materialized views -> fix sequences -> ANALYZE -> compare row counts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import journal
+from .catalog import Catalog, Name, RelKind, read_catalog
+from .endpoints import Endpoint, connect
+from .errors import ExitCode, PgferryError, RefusedError
+from .load import Progress, TableResult, can_use_replica_role, run_copies, truncate
+from .plan import Plan, build_plan, covered_tables
+from .sequences import SequenceReport, fix_sequences
+from .source import Snapshot, count_rows, server_identity
+
+
+class VerificationFailed(PgferryError):
+    """The copy finished but QA does not match the snapshot."""
+
+    exit_code = ExitCode.FOUND
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    tables: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    schemas: Sequence[str] = ()
+    jobs: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
+    dry_run: bool = False
+    protected: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    table: Name
+    source_rows: int
+    target_rows: int
+
+    @property
+    def ok(self) -> bool:
+        return self.source_rows == self.target_rows
+
+
+@dataclass
+class MigrateReport:
+    source: str
+    target: str
+    plan: Plan
+    dry_run: bool = False
+    mode: str = ""  # "replica" or "constraints"
+    results: list[TableResult] = field(default_factory=list)
+    counts: list[CountCheck] = field(default_factory=list)
+    sequences: SequenceReport | None = None
+    restored_before: int = 0
+    not_validated: list[tuple[str, str]] = field(default_factory=list)
+    refreshed: list[Name] = field(default_factory=list)
+    seconds: float = 0.0
+    run_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.counts) and not self.not_validated
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "source": self.source,
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "ok": self.ok,
+            "mode": self.mode,
+            "seconds": round(self.seconds, 3),
+            "plan": self.plan.to_dict(),
+            "tables": [r.to_dict() for r in self.results],
+            "counts": [
+                {
+                    "table": str(c.table),
+                    "production": c.source_rows,
+                    "qa": c.target_rows,
+                    "ok": c.ok,
+                }
+                for c in self.counts
+            ],
+            "sequences": self.sequences.to_dict() if self.sequences else None,
+            "restored_from_interrupted_run": self.restored_before,
+            "constraints_not_validated": [
+                {"constraint": n, "reason": r} for n, r in self.not_validated
+            ],
+            "materialized_views_refreshed": [str(n) for n in self.refreshed],
+        }
+
+
+def recover(target: Endpoint) -> journal.RestoreResult:
+    """Put back what an interrupted run set aside in *target* (a no-op when nothing is)."""
+    with connect(target, autocommit=True) as conn:
+        if not journal.pending(conn):
+            return journal.RestoreResult((), ())
+        return journal.restore(conn)
+
+
+def _guard(
+    snapshot: Snapshot,
+    target_conn: psycopg.Connection[Any],
+    target: Endpoint,
+    protected: Sequence[str],
+) -> None:
+    src_id = snapshot.identity()
+    dst_id = server_identity(target_conn)
+    if src_id == dst_id and src_id[0] is not None:
+        raise RefusedError(
+            f"the target {target.describe()} is the production database itself",
+            hint="check --to / QA_DATABASE_URL: it points at production",
+        )
+    described = target.describe()
+    for pattern in protected:
+        if fnmatch.fnmatchcase(dst_id[1], pattern) or fnmatch.fnmatchcase(described, pattern):
+            raise RefusedError(
+                f"the target {described} matches the protected pattern {pattern!r}",
+                hint="protected targets are listed in pgferry.toml ([target] protected)",
+            )
+
+
+def _aside(plan: Plan, catalog: Catalog, replica: bool) -> tuple[list[Any], list[Any]]:
+    """Foreign keys and triggers to set aside for the load."""
+    copied = covered_tables(set(plan.truncate), catalog)
+    triggers = [
+        trg
+        for trg in catalog.triggers
+        if trg.table in copied
+        and trg.enabled in (("A", "R") if replica else ("O", "A"))
+        and _is_own_trigger(trg, catalog)
+    ]
+    if replica:  # foreign-key triggers do not fire for a replica session
+        return [], triggers
+    fks = [fk for fk in catalog.foreign_keys() if fk.table in copied or fk.ref_table in copied]
+    return fks, triggers
+
+
+def _is_own_trigger(trg: Any, catalog: Catalog) -> bool:
+    """A trigger cloned onto a partition follows its parent's: set the parent's aside only."""
+    table = catalog.table(trg.table)
+    if table is None or not table.is_partition:
+        return True
+    return not any(t.table in table.parents and t.name == trg.name for t in catalog.triggers)
+
+
+def migrate(
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions | None = None,
+    *,
+    confirm: Callable[[Plan, str], bool] | None = None,
+    progress: Progress | None = None,
+) -> MigrateReport:
+    """Replace QA's data with production's.  See the module docstring for the flow.
+
+    *confirm* gets the plan and the target database's name and returns whether
+    to go on; ``None`` means the caller already confirmed (``--yes``).
+    """
+    options = options or MigrateOptions()
+    started = time.monotonic()
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    restored = recover(target)
+    with Snapshot(source) as snap, connect(target, autocommit=True) as tconn:
+        _guard(snap, tconn, target, options.protected)
+        src_cat = snap.catalog()
+        dst_cat = read_catalog(tconn)
+        plan = build_plan(
+            src_cat,
+            dst_cat,
+            tables=options.tables,
+            exclude=options.exclude,
+            schemas=options.schemas,
+        )
+        report = MigrateReport(
+            source=source.describe(),
+            target=target.describe(),
+            plan=plan,
+            dry_run=options.dry_run,
+            restored_before=len(restored.restored),
+            run_id=run_id,
+        )
+        if options.dry_run:
+            report.seconds = time.monotonic() - started
+            return report
+        plan.raise_if_blocked()
+        if confirm is not None and not confirm(plan, dst_cat.database):
+            raise RefusedError(
+                f"not confirmed: QA database {dst_cat.database} was left as it was",
+                hint="type the database's name at the prompt, or pass --yes in scripts",
+            )
+        replica = can_use_replica_role(tconn)
+        report.mode = "replica" if replica else "constraints"
+        fks, triggers = _aside(plan, dst_cat, replica)
+        try:
+            journal.set_aside(tconn, run_id, fks, triggers)
+            with _replica_session(tconn, replica):
+                truncate(tconn, plan.truncate)
+            report.results = run_copies(
+                snap, target, plan.tables, jobs=options.jobs, replica=replica, progress=progress
+            )
+        finally:
+            put_back = journal.restore(tconn, dst_cat)
+        report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
+        for mv in plan.refresh:
+            with tconn.transaction():
+                tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
+            report.refreshed.append(mv)
+        positions = snap.sequence_positions(src_cat)
+        report.sequences = fix_sequences(
+            tconn, positions=positions, schemas=options.schemas or None
+        )
+        for tp in plan.tables:
+            tconn.execute(sql.SQL("ANALYZE {}").format(tp.target.ident))
+        source_counts = snap.count_rows([(tp.source, tp.only) for tp in plan.tables])
+        target_counts = count_rows(tconn, [(tp.target, tp.only) for tp in plan.tables])
+        report.counts = [
+            CountCheck(tp.target, source_counts[tp.source], target_counts[tp.target])
+            for tp in plan.tables
+        ]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+@contextmanager
+def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[None]:
+    """``session_replication_role = replica`` for the block, when allowed."""
+    if enabled:
+        conn.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        if enabled:
+            conn.execute("RESET session_replication_role")
+
+
+def check_counts(report: MigrateReport) -> None:
+    """Raise :class:`VerificationFailed` naming every table whose counts differ."""
+    bad = [c for c in report.counts if not c.ok]
+    if bad:
+        listed = ", ".join(f"{c.table} ({c.source_rows} vs {c.target_rows})" for c in bad[:5])
+        raise VerificationFailed(
+            f"row counts differ between production's snapshot and QA: {listed}",
+            hint="something wrote to QA during the load; rerun pgferry migrate",
+        )
+
+
+__all__ = ["MigrateOptions", "MigrateReport", "RelKind", "VerificationFailed", "migrate", "recover"]

@@ -1,0 +1,487 @@
+"""Decide what a refresh copies, how, and whether it can run at all.
+
+:func:`build_plan` compares production's and QA's catalogs and returns a
+:class:`Plan`: the tables to copy (with the column mapping and whether binary
+COPY is safe), what will be truncated, the materialized views to refresh, and
+every problem found.  Nothing is written until a plan has no blocking problem.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+from .catalog import Catalog, Column, Generated, Name, RelKind, Table
+from .errors import SchemaMismatch
+
+#: Tables never copied unless named with --tables: Prisma's migration history
+#: describes QA's schema, not production's data (copy it only with the schema).
+DEFAULT_EXCLUDES = ("*._prisma_migrations", "pgferry.*")
+
+#: (source type, target type) pairs that text COPY converts without loss.
+_SAFE_CASTS: dict[str, frozenset[str]] = {
+    "smallint": frozenset({"integer", "bigint", "numeric", "real", "double precision"}),
+    "integer": frozenset({"bigint", "numeric", "double precision"}),
+    "bigint": frozenset({"numeric"}),
+    "real": frozenset({"double precision"}),
+    "json": frozenset({"jsonb"}),
+    "text": frozenset({"character varying"}),
+    "character varying": frozenset({"text"}),
+    "character": frozenset({"text", "character varying"}),
+    "timestamp without time zone": frozenset({"timestamp with time zone"}),
+    "date": frozenset({"timestamp without time zone", "timestamp with time zone"}),
+}
+
+
+class Severity(StrEnum):
+    BLOCKING = "blocking"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    table: Name | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """One COPY stream: rows of ``source`` into ``target``."""
+
+    source: Name
+    target: Name
+    columns: tuple[str, ...]  # copied, in order; generated columns left to QA
+    binary: bool
+    only: bool  # read with ONLY (an inheritance parent's own rows)
+    estimated_rows: int
+    estimated_bytes: int
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": str(self.source),
+            "target": str(self.target),
+            "columns": list(self.columns),
+            "format": "binary" if self.binary else "text",
+            "estimated_rows": self.estimated_rows,
+            "estimated_bytes": self.estimated_bytes,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    tables: tuple[TablePlan, ...]  # in load order: parents before children where acyclic
+    truncate: tuple[Name, ...]  # QA tables emptied, exactly these
+    refresh: tuple[Name, ...]  # materialized views refreshed after the load
+    skipped: tuple[tuple[Name, str], ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.BLOCKING]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def estimated_rows(self) -> int:
+        return sum(t.estimated_rows for t in self.tables)
+
+    @property
+    def estimated_bytes(self) -> int:
+        return sum(t.estimated_bytes for t in self.tables)
+
+    def raise_if_blocked(self) -> None:
+        if not self.blocking:
+            return
+        lines = "; ".join(str(p) for p in self.blocking[:5])
+        more = f" (and {len(self.blocking) - 5} more)" if len(self.blocking) > 5 else ""
+        raise SchemaMismatch(
+            f"QA's schema does not fit production's, nothing was written: {lines}{more}",
+            hint="bring QA's schema up to date (prisma migrate deploy, prisma db push, or your "
+            "framework's migrations), or leave those tables out with --exclude",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tables": [t.to_dict() for t in self.tables],
+            "truncate": [str(n) for n in self.truncate],
+            "refresh": [str(n) for n in self.refresh],
+            "skipped": [{"table": str(n), "reason": r} for n, r in self.skipped],
+            "problems": [
+                {
+                    "severity": p.severity.value,
+                    "table": str(p.table) if p.table else None,
+                    "message": p.message,
+                }
+                for p in self.problems
+            ],
+            "estimated_rows": self.estimated_rows,
+            "estimated_bytes": self.estimated_bytes,
+        }
+
+
+# -- selection ----------------------------------------------------------------
+
+
+def _matches(name: Name, patterns: Iterable[str]) -> bool:
+    qualified = f"{name.schema}.{name.name}"
+    return any(
+        fnmatch.fnmatchcase(qualified, p) or ("." not in p and fnmatch.fnmatchcase(name.name, p))
+        for p in patterns
+    )
+
+
+def select_tables(
+    catalog: Catalog,
+    *,
+    tables: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    schemas: Sequence[str] = (),
+) -> tuple[list[Table], list[tuple[Name, str]]]:
+    """Production's relations in scope, and the ones left out with the reason."""
+    chosen: list[Table] = []
+    skipped: list[tuple[Name, str]] = []
+    for t in catalog.tables:
+        if schemas and t.name.schema not in schemas:
+            continue
+        if t.extension:
+            skipped.append((t.name, f"belongs to extension {t.extension}"))
+            continue
+        if tables and not _matches(t.name, tables):
+            continue
+        if _matches(t.name, exclude):
+            skipped.append((t.name, "excluded"))
+            continue
+        if not tables and _matches(t.name, DEFAULT_EXCLUDES):
+            skipped.append((t.name, "migration history: copied only with the schema"))
+            continue
+        if t.kind is RelKind.VIEW:
+            skipped.append((t.name, "view: nothing to copy"))
+            continue
+        if t.kind is RelKind.FOREIGN:
+            skipped.append((t.name, "foreign table: its data lives elsewhere"))
+            continue
+        chosen.append(t)
+    return chosen, skipped
+
+
+# -- column mapping -------------------------------------------------------------
+
+
+def _base_type(column: Column) -> str:
+    return re.sub(r"\(.*?\)", "", column.type).strip()
+
+
+def _cast_is_safe(src: Column, dst: Column) -> bool:
+    a, b = _base_type(src), _base_type(dst)
+    if a == b:  # only the modifier differs: varchar(50) -> varchar(100), numeric(10,2) -> numeric
+        return _widens(src.type, dst.type)
+    return b in _SAFE_CASTS.get(a, frozenset())
+
+
+def _widens(src: str, dst: str) -> bool:
+    def mods(t: str) -> list[int]:
+        m = re.search(r"\(([\d,\s]+)\)", t)
+        return [int(x) for x in m.group(1).split(",")] if m else []
+
+    s, d = mods(src), mods(dst)
+    if not d:  # unconstrained target
+        return True
+    if not s or len(s) != len(d):
+        return False
+    if len(s) == 2:  # numeric(p, s): integer digits and scale must both fit
+        return d[0] - d[1] >= s[0] - s[1] and d[1] >= s[1]
+    return d[0] >= s[0]
+
+
+def _binary_safe(column: Column) -> bool:
+    """Binary COPY sends type OIDs inside arrays and composites: built-in types only."""
+    return column.type_name.schema == "pg_catalog" or column.type_kind == "e"
+
+
+def _map_columns(
+    src: Table, dst: Table, source: Catalog, target: Catalog, problems: list[Problem]
+) -> tuple[tuple[str, ...], bool]:
+    columns: list[str] = []
+    binary = bool(dst.columns)
+    src_cols = {c.name: c for c in src.columns}
+    dst_cols = {c.name: c for c in dst.columns}
+    for name in src_cols:
+        if name not in dst_cols:
+            problems.append(
+                Problem(Severity.BLOCKING, src.name, f"column {src.name}.{name} is missing in QA")
+            )
+    for d in dst.columns:
+        s = src_cols.get(d.name)
+        if d.generated is not Generated.NONE:
+            continue  # QA computes it
+        if s is None:
+            if d.not_null and d.default is None and d.identity.value == "":
+                problems.append(
+                    Problem(
+                        Severity.BLOCKING,
+                        dst.name,
+                        f"QA column {dst.name}.{d.name} is NOT NULL without a default "
+                        "and production has no such column",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        Severity.WARNING,
+                        dst.name,
+                        f"QA column {dst.name}.{d.name} is not in production: it gets "
+                        f"{'its default' if d.default or d.identity.value else 'NULL'}",
+                    )
+                )
+            continue
+        if s.type != d.type:
+            if _cast_is_safe(s, d):
+                note = (
+                    " (read as UTC)" if "with time zone" in d.type and "with" not in s.type else ""
+                )
+                problems.append(
+                    Problem(
+                        Severity.WARNING,
+                        dst.name,
+                        f"{dst.name}.{d.name} is {s.type} in production and {d.type} in QA: "
+                        f"converted{note}",
+                    )
+                )
+                binary = False
+            else:
+                problems.append(
+                    Problem(
+                        Severity.BLOCKING,
+                        dst.name,
+                        f"{dst.name}.{d.name} is {s.type} in production but {d.type} in QA",
+                    )
+                )
+                continue
+        if not (_binary_safe(s) and _binary_safe(d)):
+            binary = False
+        columns.append(d.name)
+    _check_enums(src, dst, source, target, columns, problems)
+    return tuple(columns), binary
+
+
+def _check_enums(
+    src: Table,
+    dst: Table,
+    source: Catalog,
+    target: Catalog,
+    columns: Sequence[str],
+    problems: list[Problem],
+) -> None:
+    src_enums = {e.name: e for e in source.enums}
+    dst_enums = {e.name: e for e in target.enums}
+    for name in columns:
+        s, d = src.column(name), dst.column(name)
+        if s is None or d is None:
+            continue
+        type_name = Name(d.type_name.schema, d.type_name.name.removeprefix("_"))
+        src_type = Name(s.type_name.schema, s.type_name.name.removeprefix("_"))
+        if type_name not in dst_enums or src_type not in src_enums:
+            continue
+        lacking = [lb for lb in src_enums[src_type].labels if lb not in dst_enums[type_name].labels]
+        if lacking:
+            problems.append(
+                Problem(
+                    Severity.BLOCKING,
+                    dst.name,
+                    f"enum {type_name} in QA lacks label{'s' if len(lacking) > 1 else ''} "
+                    f"{', '.join(repr(x) for x in lacking)} used by {dst.name}.{name}",
+                )
+            )
+
+
+# -- the plan -------------------------------------------------------------------
+
+
+def _load_order(tables: list[TablePlan], target: Catalog) -> list[TablePlan]:
+    """Parents before children where the foreign keys allow; cycles keep catalog order."""
+    names = {t.target for t in tables}
+    graph: dict[Name, set[Name]] = {n: set() for n in names}
+    for fk in target.foreign_keys():
+        if fk.table in names and fk.ref_table in names and fk.ref_table != fk.table:
+            graph[fk.table].add(fk.ref_table)
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError:
+        return tables
+    rank = {n: i for i, n in enumerate(order)}
+    return sorted(tables, key=lambda t: rank[t.target])
+
+
+def build_plan(
+    source: Catalog,
+    target: Catalog,
+    *,
+    tables: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    schemas: Sequence[str] = (),
+) -> Plan:
+    """Compare the catalogs and decide every COPY; problems are collected, not raised."""
+    chosen, skipped = select_tables(source, tables=tables, exclude=exclude, schemas=schemas)
+    problems: list[Problem] = []
+    plans: list[TablePlan] = []
+    refresh: list[Name] = []
+    chosen_names = {t.name for t in chosen}
+    for src in chosen:
+        dst = target.table(src.name)
+        if dst is None:
+            if src.is_partition and _root(src, source) in chosen_names:
+                continue  # copied through its root
+            problems.append(
+                Problem(Severity.BLOCKING, src.name, f"table {src.name} does not exist in QA")
+            )
+            continue
+        if src.kind is RelKind.MATVIEW:
+            if dst.kind is RelKind.MATVIEW:
+                refresh.append(dst.name)
+            continue
+        if dst.kind not in (RelKind.TABLE, RelKind.PARTITIONED):
+            problems.append(
+                Problem(
+                    Severity.BLOCKING, src.name, f"{src.name} is a {dst.kind.name.lower()} in QA"
+                )
+            )
+            continue
+        plan = _table_plan(src, dst, source, target, chosen_names, problems)
+        if plan is not None:
+            plans.append(plan)
+    truncate = {p.target for p in plans}
+    _check_references(covered_tables(truncate, target), target, problems)
+    return Plan(
+        tables=tuple(_load_order(plans, target)),
+        truncate=tuple(sorted(truncate)),
+        refresh=tuple(refresh),
+        skipped=tuple(skipped),
+        problems=tuple(problems),
+    )
+
+
+def _table_plan(
+    src: Table,
+    dst: Table,
+    source: Catalog,
+    target: Catalog,
+    chosen: set[Name],
+    problems: list[Problem],
+) -> TablePlan | None:
+    """The COPY for one production relation, or None when another one covers its rows.
+
+    A partitioned table in production is copied leaf by leaf when QA has the
+    same leaves under the same root, otherwise once through its root (QA then
+    routes the rows): never both, so no row is copied twice.
+    """
+    root = _root(src, source)
+    if src.kind is RelKind.PARTITIONED:
+        if root != src.name or _by_leaves(src, source, target):
+            return None
+        leaves = _leaves(src, source)
+        columns, binary = _map_columns(src, dst, source, target, problems)
+        return TablePlan(
+            src.name,
+            dst.name,
+            columns,
+            binary,
+            only=False,
+            estimated_rows=sum(t.estimated_rows for t in leaves),
+            estimated_bytes=sum(t.estimated_bytes for t in leaves),
+            note="through the partitioned root (QA's partitions differ)",
+        )
+    if src.is_partition and root in chosen:
+        root_table = source.table(root)
+        if root_table is not None and not _by_leaves(root_table, source, target):
+            return None  # the root copies it
+    columns, binary = _map_columns(src, dst, source, target, problems)
+    has_children = any(src.name in t.parents and not t.is_partition for t in source.tables)
+    note = "partitioned in QA: rows routed by QA" if dst.kind is RelKind.PARTITIONED else ""
+    return TablePlan(
+        src.name,
+        dst.name,
+        columns,
+        binary,
+        only=has_children,
+        estimated_rows=src.estimated_rows,
+        estimated_bytes=src.estimated_bytes,
+        note=note,
+    )
+
+
+def _leaves(table: Table, catalog: Catalog) -> list[Table]:
+    out: list[Table] = []
+    for t in catalog.tables:
+        if t.is_partition and table.name in t.parents:
+            out += _leaves(t, catalog) if t.kind is RelKind.PARTITIONED else [t]
+    return out
+
+
+def _root(table: Table, catalog: Catalog) -> Name:
+    if not table.is_partition:
+        return table.name
+    ancestors = list(catalog.ancestors(table.name))
+    return ancestors[-1] if ancestors else table.name
+
+
+def _by_leaves(root: Table, source: Catalog, target: Catalog) -> bool:
+    """Whether QA has every leaf of *root*, as a partition of the same parent."""
+    leaves = _leaves(root, source)
+    return bool(leaves) and all(_same_leaf(leaf, target) for leaf in leaves)
+
+
+def _same_leaf(src: Table, target: Catalog) -> bool:
+    dst = target.table(src.name)
+    return dst is not None and dst.is_partition and dst.parents == src.parents
+
+
+def covered_tables(truncated: set[Name], target: Catalog) -> set[Name]:
+    """Every QA table emptied by truncating *truncated*: partitions of a truncated
+    root, and a partitioned table all of whose leaves are truncated."""
+    covered = set(truncated)
+    for t in target.tables:
+        if any(a in truncated for a in target.ancestors(t.name)):
+            covered.add(t.name)
+    for t in target.tables:
+        if t.kind is RelKind.PARTITIONED:
+            leaves = _leaves(t, target)
+            if leaves and all(leaf.name in covered for leaf in leaves):
+                covered.add(t.name)
+    return covered
+
+
+def _check_references(covered: set[Name], target: Catalog, problems: list[Problem]) -> None:
+    for fk in target.foreign_keys():
+        if fk.ref_table in covered and fk.table not in covered:
+            problems.append(
+                Problem(
+                    Severity.BLOCKING,
+                    fk.table,
+                    f"{fk.table} is not copied but its foreign key {fk.name} references "
+                    f"{fk.ref_table}, which will be emptied; include {fk.table} or exclude "
+                    f"{fk.ref_table}",
+                )
+            )
+        elif fk.table in covered and fk.ref_table is not None and fk.ref_table not in covered:
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    fk.table,
+                    f"{fk.table} is copied but {fk.ref_table}, which its foreign key {fk.name} "
+                    "references, is not: rows pointing at parents QA lacks fail validation",
+                )
+            )

@@ -1,0 +1,77 @@
+"""Run reports a team can attach to its migration ticket: Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .endpoints import mask
+from .migrate import MigrateReport
+
+DEFAULT_DIR = Path("pgferry-runs")
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def markdown(report: MigrateReport) -> str:
+    counts = {c.table: c for c in report.counts}
+    lines = [
+        f"# pgferry migrate {report.run_id}",
+        "",
+        f"- from: `{report.source}`",
+        f"- to: `{report.target}`",
+        f"- result: **{'OK' if report.ok else 'PROBLEMS FOUND'}** in {report.seconds:.1f} s",
+        f"- load mode: {report.mode or 'n/a'}",
+    ]
+    if report.restored_before:
+        lines.append(
+            f"- put back {report.restored_before} objects left aside by an interrupted run"
+        )
+    lines += [
+        "",
+        "| table | rows | bytes | seconds | production rows | QA rows | match |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in sorted(report.results, key=lambda r: r.table.target):
+        c = counts.get(r.table.target)
+        lines.append(
+            f"| `{r.table.target}` | {r.rows} | {_size(r.bytes)} | {r.seconds:.2f} | "
+            f"{c.source_rows if c else ''} | {c.target_rows if c else ''} | "
+            f"{'yes' if c and c.ok else 'NO'} |"
+        )
+    if report.sequences is not None:
+        lines += [
+            "",
+            f"Sequences fixed: {len(report.sequences.fixed)}; still behind: "
+            f"{len(report.sequences.behind)}.",
+        ]
+    if report.plan.skipped:
+        lines += ["", "Left out:", ""]
+        lines += [f"- `{n}`: {why}" for n, why in report.plan.skipped]
+    if report.plan.warnings:
+        lines += ["", "Differences found and left alone:", ""]
+        lines += [f"- {p.message}" for p in report.plan.warnings]
+    if report.not_validated:
+        lines += ["", "Foreign keys left NOT VALID (their data do not satisfy them):", ""]
+        lines += [f"- `{n}`: {why}" for n, why in report.not_validated]
+    return mask("\n".join(lines) + "\n")
+
+
+def write(report: MigrateReport, folder: Path | None = None) -> tuple[Path, Path]:
+    """Write ``<run_id>.md`` and ``<run_id>.json`` under *folder*; return both paths."""
+    folder = folder or DEFAULT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    md = folder / f"migrate-{report.run_id}.md"
+    js = folder / f"migrate-{report.run_id}.json"
+    md.write_text(markdown(report), encoding="utf-8")
+    js.write_text(
+        mask(json.dumps(report.to_dict(), indent=2, default=str)) + "\n", encoding="utf-8"
+    )
+    return md, js

@@ -1,0 +1,95 @@
+"""Production, read at one instant and never written to.
+
+:class:`Snapshot` holds a ``REPEATABLE READ, READ ONLY`` transaction on the
+source and exports its snapshot; every worker connection imports it, so all
+tables are read at the same moment even while production keeps writing.
+Nothing is created on the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import queries
+from .catalog import Catalog, Name, read_catalog
+from .endpoints import Endpoint, connect
+from .sequences import read_positions
+
+
+class Snapshot:
+    """An open, exported snapshot of the source database."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.conn = connect(endpoint, read_only=True, application_name="pgferry source")
+        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        row = self.conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()
+        assert row is not None
+        self.snapshot_id = str(row[0])
+
+    def catalog(self) -> Catalog:
+        return read_catalog(self.conn)
+
+    def sequence_positions(self, catalog: Catalog) -> dict[Name, int]:
+        return read_positions(self.conn, catalog)
+
+    def identity(self) -> tuple[int | None, str]:
+        return server_identity(self.conn)
+
+    def count_rows(self, tables: Sequence[tuple[Name, bool]]) -> dict[Name, int]:
+        """Row counts in the snapshot; ``(name, only)`` pairs."""
+        return count_rows(self.conn, tables)
+
+    @contextmanager
+    def worker(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection whose transaction reads the same snapshot."""
+        conn = connect(self.endpoint, read_only=True, application_name="pgferry source worker")
+        try:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.execute(
+                sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot_id))
+            )
+            yield conn
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def server_identity(conn: psycopg.Connection[Any]) -> tuple[int | None, str]:
+    """(system identifier, database): equal on both sides means the same database."""
+    row = conn.execute(queries.load("server_identity")).fetchone()
+    assert row is not None
+    return (None if row[0] is None else int(row[0])), str(row[1])
+
+
+def count_rows(
+    conn: psycopg.Connection[Any], tables: Sequence[tuple[Name, bool]], batch: int = 100
+) -> dict[Name, int]:
+    """Exact row counts, a batch of tables per statement."""
+    out: dict[Name, int] = {}
+    for start in range(0, len(tables), batch):
+        part = tables[start : start + batch]
+        query = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {i}::int, count(*) FROM {only}{t}").format(
+                i=sql.Literal(i),
+                only=sql.SQL("ONLY " if only else ""),
+                t=name.ident,
+            )
+            for i, (name, only) in enumerate(part)
+        )
+        for i, n in conn.execute(query).fetchall():
+            out[part[i][0]] = int(n)
+    return out
