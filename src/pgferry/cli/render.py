@@ -47,10 +47,18 @@ def _status(s: SequenceState, dry_run: bool) -> str:
     return f"[{_STYLE[s.status]}]{label}[/]"
 
 
-def sequence_table(report: SequenceReport, *, show_all: bool) -> Table | None:
+#: Rows shown without --all; the summary line counts every sequence.
+MAX_ROWS = 40
+
+
+def sequence_table(report: SequenceReport, *, show_all: bool) -> tuple[Table | None, int]:
+    """The table to print, and how many rows were left out of it."""
     rows = [s for s in report.states if show_all or s.status is not Status.OK]
+    hidden = 0
+    if not show_all and len(rows) > MAX_ROWS:
+        rows, hidden = rows[:MAX_ROWS], len(rows) - MAX_ROWS
     if not rows:
-        return None
+        return None, 0
     fixing = report.applied or report.dry_run
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("sequence", overflow="fold")
@@ -76,7 +84,7 @@ def sequence_table(report: SequenceReport, *, show_all: bool) -> Table | None:
             cells.append(_num(s.target_next))
         cells += [_status(s, report.dry_run), s.note]
         table.add_row(*cells)
-    return table
+    return table, hidden
 
 
 def sequence_summary(report: SequenceReport) -> str:

@@ -26,9 +26,11 @@ def _show(report: SequenceReport, *, as_json: bool, show_all: bool) -> None:
         render.print_json(report.to_dict())
         return
     out = render.console()
-    table = render.sequence_table(report, show_all=show_all)
+    table, hidden = render.sequence_table(report, show_all=show_all)
     if table is not None:
         out.print(table)
+    if hidden:
+        out.print(f"... and {hidden} more (--all or --json lists every one)")
     out.print(render.sequence_summary(report))
     for hint in report.hints:
         out.print(f"hint: {hint}")
