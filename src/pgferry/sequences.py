@@ -39,7 +39,7 @@ READ_BATCH = 50
 
 _T = TypeVar("_T")
 
-_NUMERIC_TYPES = frozenset({"int2", "int4", "int8", "numeric"})
+_NUMERIC_TYPES = frozenset(Name("pg_catalog", t) for t in ("int2", "int4", "int8", "numeric"))
 
 
 class Status(StrEnum):
@@ -173,7 +173,7 @@ def _usable_feeds(catalog: Catalog, seq: CatalogSequence) -> tuple[list[Feed], l
             )
         elif table.kind not in (RelKind.TABLE, RelKind.PARTITIONED):
             notes.append(f"{feed.column} is on a {table.kind.name.lower()}: not compared")
-        elif column.type_name.name not in _NUMERIC_TYPES or column.type_name.schema != "pg_catalog":
+        elif column.base_type not in _NUMERIC_TYPES:
             notes.append(f"{feed.column} is {column.type}: not compared")
         else:
             usable.append(feed)
@@ -369,9 +369,10 @@ def _range_note(
 
 
 def _skip_reason(seq: CatalogSequence, feeds: list[Feed], notes: list[str]) -> str | None:
+    """Why a sequence is left alone: an extension's, or none of its columns can be compared."""
     if seq.extension:
         return f"belongs to extension {seq.extension}: left alone"
-    if not feeds and seq.feeds and all(f.is_expression for f in seq.feeds):
+    if not feeds and seq.feeds and notes:
         return "; ".join(notes)
     return None
 

@@ -74,6 +74,7 @@ class Column:
     type: str  # as format_type() writes it: 'integer', 'timestamp(3) without time zone'
     type_name: Name  # the type's own name: pg_catalog.int4, public."OrderStatus"
     type_kind: str  # pg_type.typtype: b base, e enum, d domain, c composite, r range
+    base_type: Name  # a domain's base type (Pagila's "bıgınt" -> pg_catalog.int8); else type_name
     not_null: bool
     default: str | None
     generated: Generated
@@ -82,7 +83,7 @@ class Column:
 
     @property
     def is_integer(self) -> bool:
-        return self.type_name.schema == "pg_catalog" and self.type_name.name in (
+        return self.base_type.schema == "pg_catalog" and self.base_type.name in (
             "int2",
             "int4",
             "int8",

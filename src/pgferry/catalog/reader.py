@@ -126,6 +126,7 @@ def _tables(relations: list[Row], columns: list[Row]) -> tuple[Table, ...]:
                 type=r["type"],
                 type_name=Name(r["type_schema"], r["type_name"]),
                 type_kind=r["type_kind"],
+                base_type=Name(r["base_type_schema"], r["base_type_name"]),
                 not_null=r["not_null"],
                 default=r["default_expr"],
                 generated=Generated(r["generated"]),

@@ -1,4 +1,5 @@
--- Columns of every user relation, in column order.
+-- Columns of every user relation, in column order.  base_type_*: for a column
+-- whose type is a domain, the domain's base type; otherwise the type itself.
 SELECT a.attrelid AS table_oid,
        a.attnum AS position,
        a.attname AS name,
@@ -6,6 +7,8 @@ SELECT a.attrelid AS table_oid,
        tn.nspname AS type_schema,
        t.typname AS type_name,
        t.typtype::text AS type_kind,
+       coalesce(btn.nspname, tn.nspname) AS base_type_schema,
+       coalesce(bt.typname, t.typname) AS base_type_name,
        a.attnotnull AS not_null,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
        a.attgenerated::text AS generated,
@@ -16,6 +19,8 @@ JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
+LEFT JOIN pg_catalog.pg_namespace btn ON btn.oid = bt.typnamespace
 LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND a.attnum > 0
