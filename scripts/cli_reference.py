@@ -15,11 +15,13 @@ from pgferry.cli import cli
 OUT = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
-def _walk(cmd: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
-    found = [(path, cmd)]
+def _walk(ctx: click.Context) -> list[click.Context]:
+    """Every command's context, nested as at run time so settings such as -h carry over."""
+    found = [ctx]
+    cmd = ctx.command
     if isinstance(cmd, click.Group):
         for name in sorted(cmd.commands):
-            found += _walk(cmd.commands[name], [*path, name])
+            found += _walk(click.Context(cmd.commands[name], info_name=name, parent=ctx))
     return found
 
 
@@ -30,10 +32,11 @@ def render() -> str:
         "Generated from `--help` by `scripts/cli_reference.py` (`make docs`); do not edit by hand.",
         "",
     ]
-    for path, cmd in _walk(cli, ["pgferry"]):
-        with click.Context(cmd, info_name=" ".join(path), terminal_width=100) as ctx:
-            text = cmd.get_help(ctx)
-        parts += [f"## `{' '.join(path)}`", "", "```text", text.rstrip(), "```", ""]
+    settings = {**cli.context_settings, "terminal_width": 100}
+    root = click.Context(cli, info_name="pgferry", **settings)
+    for ctx in _walk(root):
+        text = ctx.command.get_help(ctx)
+        parts += [f"## `{ctx.command_path}`", "", "```text", text.rstrip(), "```", ""]
     return "\n".join(parts)
 
 

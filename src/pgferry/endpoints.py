@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import conninfo as pgconninfo
@@ -66,7 +66,10 @@ _URL_SCHEMES = ("postgres://", "postgresql://")
 _SECRETS: set[str] = set()
 
 _URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*:)(\S*)(@)")
-_KW_PASSWORD = re.compile(r"(?i)\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)")
+# In a URL query a value ends at '&'; in a keyword string only at whitespace
+# (a quoted value may hold spaces; an unterminated one runs to the end).
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s#]*)")
+_KW_PASSWORD = re.compile(r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|\S+)")
 
 
 def mask(text: str) -> str:
@@ -78,14 +81,16 @@ def mask(text: str) -> str:
     report that reaches a person goes through here.
     """
     text = _URL_PASSWORD.sub(r"\1***\3", text)
+    text = _QUERY_PASSWORD.sub(r"\1***", text)
     text = _KW_PASSWORD.sub(r"\1***", text)
     for secret in _SECRETS:
-        text = text.replace(secret, "***")
+        # whole words only: a password "postgres" must not eat "postgresql://"
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", "***", text)
     return text
 
 
 def _remember_secret(secret: str | None) -> None:
-    if secret and len(secret) >= 3:
+    if secret and len(secret) >= 4:
         _SECRETS.add(secret)
 
 
@@ -152,22 +157,25 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     schema: str | None = None
     pgbouncer = False
     ignored: list[str] = []
-    if conninfo.lower().startswith(_URL_SCHEMES):
-        parts = urlsplit(conninfo)
-        kept: list[tuple[str, str]] = []
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key not in PRISMA_PARAMS:
-                kept.append((key, value))
-            elif key == "schema":
-                schema = value or None
-            elif key == "pgbouncer":
-                pgbouncer = value.lower() in ("true", "1", "yes", "on")
-            else:
-                ignored.append(key)
-        conninfo = urlunsplit(parts._replace(query=urlencode(kept)))
     try:
+        if conninfo.lower().startswith(_URL_SCHEMES):
+            parts = urlsplit(conninfo)
+            # Keep libpq's pairs exactly as written: re-encoding would turn
+            # %20 into '+', which libpq reads as a plus sign.
+            kept: list[str] = []
+            for pair in parts.query.split("&") if parts.query else ():
+                key, _, value = (unquote(x) for x in pair.partition("="))
+                if key not in PRISMA_PARAMS:
+                    kept.append(pair)
+                elif key == "schema":
+                    schema = value or None
+                elif key == "pgbouncer":
+                    pgbouncer = value.lower() in ("true", "1", "yes", "on")
+                else:
+                    ignored.append(key)
+            conninfo = urlunsplit(parts._replace(query="&".join(kept)))
         params = pgconninfo.conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError as exc:
+    except (psycopg.ProgrammingError, ValueError) as exc:
         reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid")
         raise ConfigError(
             f"cannot read the {role} connection string {mask(conninfo)!r}: {reason}",
@@ -184,18 +192,23 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
 
 
 def resolve(
-    value: str | None, *, role: str = "db", environ: Mapping[str, str] | None = None
+    value: str | None,
+    *,
+    role: str = "db",
+    environ: Mapping[str, str] | None = None,
+    env_names: Sequence[str] | None = None,
 ) -> Endpoint:
     """The endpoint for *role* from a flag *value* or, when that is empty, the environment.
 
     ``prod`` reads ``PROD_DATABASE_URL``; ``qa`` reads ``QA_DATABASE_URL`` then
     ``DATABASE_URL``; ``db`` reads ``DATABASE_URL`` then ``QA_DATABASE_URL``.
     With none set, libpq's ``PG*`` variables and ``~/.pgpass`` apply.
+    *env_names* replaces the variables read (``url_env`` in pgferry.toml).
     """
     env = os.environ if environ is None else environ
     _remember_secret(env.get("PGPASSWORD"))
     if not value:
-        for name in ENV_VARS.get(role, ()):
+        for name in env_names or ENV_VARS.get(role, ()):
             if env.get(name):
                 value = env[name]
                 break
@@ -209,6 +222,7 @@ _REASON_HINTS: tuple[tuple[str, str], ...] = (
     ("no password supplied", "put the password in the URL, PGPASSWORD or ~/.pgpass"),
     ("does not exist", "check the name in the URL; create the database or role first"),
     ("could not translate host name", "check the host name in the URL"),
+    ("failed to resolve host", "check the host name in the URL"),
     ("timeout expired", "the server did not answer in time: check host, port and firewall"),
     ("too many connections", "close other sessions or raise max_connections"),
     ("ssl", "check sslmode in the URL (e.g. ?sslmode=require)"),
@@ -249,8 +263,10 @@ def connect(
     production).  Failures raise :class:`ConnectionFailed` with host, port,
     database and the reason.
     """
-    kwargs: dict[str, object] = {"application_name": application_name}
+    kwargs: dict[str, object] = {}
     params = pgconninfo.conninfo_to_dict(endpoint.conninfo)
+    if "application_name" not in params and not os.environ.get("PGAPPNAME"):
+        kwargs["application_name"] = application_name  # the URL's own name wins
     if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = 10
     try:

@@ -6,6 +6,7 @@ documented exit code; the traceback is shown only with ``--traceback``.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import traceback
@@ -28,6 +29,8 @@ def main(args: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code."""
     argv = list(sys.argv[1:] if args is None else args)
     show_tb = "--traceback" in argv or os.environ.get("PGFERRY_TRACEBACK") == "1"
+    if "--traceback" in argv[1:]:  # accepted anywhere, not only before the command
+        argv = ["--traceback", *[a for a in argv if a != "--traceback"]]
     try:
         code = cli.main(args=argv, prog_name="pgferry", standalone_mode=False)
     except PgferryError as exc:
@@ -40,7 +43,9 @@ def main(args: Sequence[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # usage errors repeat arguments: a URL may be one
+        exc.show(file=shown)
+        _say(shown.getvalue().rstrip("\n"))
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         _say("error: interrupted")

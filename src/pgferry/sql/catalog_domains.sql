@@ -1,4 +1,6 @@
 -- Domains: base type, NOT NULL, default and CHECK constraints.
+-- Only contype 'c': from PostgreSQL 17 a domain's NOT NULL is in pg_constraint too
+-- (contype 'n'), and typnotnull already says it.
 SELECT n.nspname AS schema,
        t.typname AS name,
        pg_catalog.format_type(t.typbasetype, t.typtypmod) AS base_type,
@@ -6,7 +8,7 @@ SELECT n.nspname AS schema,
        t.typdefault AS default_expr,
        coalesce((SELECT array_agg(pg_catalog.pg_get_constraintdef(c.oid, true) ORDER BY c.conname)
                    FROM pg_catalog.pg_constraint c
-                  WHERE c.contypid = t.oid), '{}') AS checks,
+                  WHERE c.contypid = t.oid AND c.contype = 'c'), '{}') AS checks,
        x.extname AS extension
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
