@@ -22,6 +22,8 @@ Run with ``make bench`` or ``.venv/bin/python bench/sequences_bench.py --help``.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -29,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -325,7 +328,7 @@ def render(fig: Figures) -> str:
         f"PostgreSQL {fig.postgresql_version} ({fig.postgresql_source}); "
         f"fsync {fig.fsync}, synchronous_commit {fig.synchronous_commit}",
         "network: "
-        + (f"{fig.rtt_ms:g} ms round trip (netem, own namespace)" if fig.rtt_ms else "loopback"),
+        + (f"{fig.rtt_ms:g} ms round trip (TCP delay line)" if fig.rtt_ms else "loopback"),
         f"tables: {fig.tables} SERIAL tables, {fig.rows_per_table} rows each; "
         f"sequences in catalog: {fig.sequences_in_catalog}; built in {fig.build_seconds:.1f} s",
         f"command: {fig.command}",
@@ -364,9 +367,10 @@ def say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def bench(install: PgInstall, tables: int, rows: int) -> Figures:
+def bench(install: PgInstall, tables: int, rows: int, rtt_ms: float = 0.0) -> Figures:
     exe = pgferry_executable()
     cluster = Cluster(install, name="bench", fast=False)
+    stack = contextlib.ExitStack()
     try:
         say(f"starting PostgreSQL {install.version} ({install.source}) in {cluster.basedir}")
         cluster.start()
@@ -374,6 +378,10 @@ def bench(install: PgInstall, tables: int, rows: int) -> Figures:
         say(f"building {tables} tables with {rows} rows each")
         build_seconds = build_database(cluster, tables, rows)
         version, fsync, sync_commit = server_settings(url)
+        if rtt_ms > 0:
+            proxy = stack.enter_context(DelayProxy(cluster.port, rtt_ms))
+            url = url.replace(f":{cluster.port}/", f":{proxy.port}/")
+            say(f"client and server now {rtt_ms:g} ms apart (delay line on port {proxy.port})")
         fig = Figures(
             postgresql_version=version,
             postgresql_source=f"{install.source}: {install.bindir}",
@@ -412,50 +420,76 @@ def bench(install: PgInstall, tables: int, rows: int) -> Figures:
         fig.loop_over_fix = fig.loop_seconds / fig.fix_seconds if fig.fix_seconds else 0.0
         outputs = [p.stdout + p.stderr for p in (fix, after_fix, after_loop)]
         fig.out_of_shared_memory = count_oom(cluster, *outputs)
+        fig.rtt_ms = rtt_ms
         evaluate(fig)
         return fig
     finally:
+        stack.close()
         cluster.stop()
 
 
 # -- a network between client and server ------------------------------------------
 
-_NETNS_MARK = "PGFERRY_BENCH_NETNS"
 
-
-def run_in_netns(rtt_ms: float, argv: Sequence[str]) -> int:
-    """Rerun this script in a network namespace of its own whose loopback delays
-    every packet by rtt/2 (netem), so client and server talk as over a network.
-
-    Only that namespace's loopback is slowed; the machine's is untouched.  Needs
-    root and iproute2 (``ip``, ``tc``).
+class DelayProxy:
+    """A TCP delay line on 127.0.0.1: every chunk reaches the other side
+    ``rtt/2`` after it was sent, in order, in both directions, so a request and
+    its answer cost one round trip, as over a network.  Both pgferry and the
+    loop talk through it.  (netem would do this in the kernel, but this
+    sandbox's kernel has no sch_netem.)
     """
-    if os.geteuid() != 0 or not (shutil.which("ip") and shutil.which("tc")):
-        raise BenchError("--rtt-ms needs root and iproute2 (ip, tc) for a network namespace")
-    ns = f"pgferry-bench-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        inside = ["ip", "netns", "exec", ns]
-        subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
-        subprocess.run(
-            [
-                *inside,
-                "tc",
-                "qdisc",
-                "add",
-                "dev",
-                "lo",
-                "root",
-                "netem",
-                "delay",
-                f"{rtt_ms / 2:g}ms",
-            ],
-            check=True,
-        )
-        env = {**os.environ, _NETNS_MARK: str(rtt_ms)}
-        return subprocess.run([*inside, sys.executable, __file__, *argv], env=env).returncode
-    finally:
-        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+    def __init__(self, target_port: int, rtt_ms: float) -> None:
+        self.target_port = target_port
+        self.delay = rtt_ms / 2000.0
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="delay-proxy")
+
+    def __enter__(self) -> DelayProxy:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await line.get()
+                if not data:
+                    break
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        sender = asyncio.ensure_future(deliver())
+        try:
+            while data := await reader.read(65536):
+                line.put_nowait((time.monotonic() + self.delay, data))
+        except ConnectionError:
+            pass
+        line.put_nowait((0.0, b""))
+        await sender
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -475,8 +509,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--rtt-ms",
         type=float,
         default=0.0,
-        help="simulate this network round trip between client and server (netem in a "
-        "network namespace of its own; needs root). Default 0: plain loopback",
+        help="simulate this network round trip between client and server with a TCP "
+        "delay line on 127.0.0.1. Default 0: plain loopback",
     )
     args = parser.parse_args(argv)
     if args.tables < 1 or args.rows < 1:
@@ -491,15 +525,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    if args.rtt_ms > 0 and _NETNS_MARK not in os.environ:
-        try:
-            return run_in_netns(args.rtt_ms, sys.argv[1:] if argv is None else list(argv))
-        except (BenchError, subprocess.CalledProcessError) as exc:
-            say(f"error: {exc}")
-            return 1
     try:
-        fig = bench(choose_install(args.pg_major), args.tables, args.rows)
-        fig.rtt_ms = args.rtt_ms
+        fig = bench(choose_install(args.pg_major), args.tables, args.rows, args.rtt_ms)
     except KeyboardInterrupt:
         say("interrupted; cluster removed")
         return 130

@@ -291,8 +291,15 @@ def test_batches_give_the_same_result(qa: Database, monkeypatch: pytest.MonkeyPa
         qa.execute(f"CREATE TABLE t{i} (id serial PRIMARY KEY)")
         qa.execute(f"INSERT INTO t{i} SELECT generate_series(1, {i + 1})")
     monkeypatch.setattr(seqmod, "BATCH_SIZE", 5)
-    monkeypatch.setattr(seqmod, "READ_BATCH", 4)
-    report = fix(qa)
+    monkeypatch.setattr(seqmod, "READ_BATCH", 1)  # 12 batches: read by two sessions
+    opened: list[int] = []
+
+    def more() -> psycopg.Connection[Any]:
+        opened.append(1)
+        return _conn(qa)
+
+    report = fix(qa, connect=more, jobs=2)
+    assert opened == [1]
     assert len(report.fixed) == 12
     assert [next_value(qa, f"t{i}_id_seq") for i in range(12)] == list(range(2, 14))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from .. import endpoints
@@ -48,7 +50,11 @@ def check(db_url: str | None, schemas: tuple[str, ...], as_json: bool, show_all:
     """
     ep = endpoints.resolve(db_url, role="db")
     with endpoints.connect(ep, read_only=True, autocommit=True) as conn:
-        report = check_sequences(conn, schemas=_schemas(ep, schemas))
+        report = check_sequences(
+            conn,
+            schemas=_schemas(ep, schemas),
+            connect=lambda: endpoints.connect(ep, read_only=True, autocommit=True),
+        )
     _show(report, as_json=as_json, show_all=show_all)
     if not report.healthy:
         if not as_json:
@@ -86,15 +92,18 @@ def fix(
     be fixed (for example an integer sequence that cannot reach the data).
     """
     ep = endpoints.resolve(db_url, role="db")
-    with endpoints.connect(ep, autocommit=True) as conn:
+    with endpoints.connect(ep, autocommit=True) as conn, contextlib.ExitStack() as stack:
+        source = None
         if from_url:
             src = endpoints.resolve(from_url, role="prod")
-            with endpoints.connect(src, read_only=True, autocommit=True) as source:
-                report = fix_sequences(
-                    conn, source=source, schemas=_schemas(ep, schemas), dry_run=dry_run
-                )
-        else:
-            report = fix_sequences(conn, schemas=_schemas(ep, schemas), dry_run=dry_run)
+            source = stack.enter_context(endpoints.connect(src, read_only=True, autocommit=True))
+        report = fix_sequences(
+            conn,
+            source=source,
+            schemas=_schemas(ep, schemas),
+            dry_run=dry_run,
+            connect=lambda: endpoints.connect(ep, read_only=True, autocommit=True),
+        )
     _show(report, as_json=as_json, show_all=show_all)
     if any(s.status is Status.OUT_OF_RANGE for s in report.states):
         raise click.exceptions.Exit(int(ExitCode.FOUND))
