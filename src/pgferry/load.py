@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -85,19 +85,27 @@ def target_session(endpoint: Endpoint, *, replica: bool) -> psycopg.Connection[A
 
 
 def truncate(
-    conn: psycopg.Connection[Any], tables: Sequence[Name], lock_timeout: str = "60s"
+    conn: psycopg.Connection[Any],
+    tables: Sequence[Name],
+    lock_timeout: str = "60s",
+    *,
+    partitioned: Collection[Name] = (),
 ) -> None:
-    """Empty exactly *tables* in one statement: no CASCADE, so nothing else is touched."""
+    """Empty exactly *tables* in one statement: no CASCADE, so nothing else is touched.
+
+    Tables are truncated with ONLY (an inheritance child outside the list keeps
+    its rows), except the *partitioned* ones, which PostgreSQL truncates only
+    with their partitions.
+    """
     if not tables:
         return
+    targets = sql.SQL(", ").join(
+        t.ident if t in partitioned else sql.SQL("ONLY {}").format(t.ident) for t in tables
+    )
     try:
         with conn.transaction():
             conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
-            conn.execute(
-                sql.SQL("TRUNCATE TABLE {} RESTRICT").format(
-                    sql.SQL(", ").join(t.ident for t in tables)
-                )
-            )
+            conn.execute(sql.SQL("TRUNCATE TABLE {} RESTRICT").format(targets))
     except psycopg.errors.LockNotAvailable:
         raise PgferryError(
             f"could not lock QA's tables within {lock_timeout} to empty them: "

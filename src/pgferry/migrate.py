@@ -16,18 +16,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from . import journal
-from .catalog import Catalog, Name, RelKind, read_catalog
+from .catalog import Catalog, Constraint, ConstraintType, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import ExitCode, PgferryError, RefusedError
+from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
 from .load import Progress, TableResult, can_use_replica_role, run_copies, truncate
-from .plan import Plan, build_plan, covered_tables
+from .plan import Plan, Problem, Severity, build_plan, covered_tables
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, server_identity
 
@@ -138,7 +138,9 @@ def _guard(
             )
 
 
-def _aside(plan: Plan, catalog: Catalog, replica: bool) -> tuple[list[Any], list[Any]]:
+def _aside(
+    plan: Plan, catalog: Catalog, replica: bool, source: Catalog
+) -> tuple[list[Any], list[Any]]:
     """Foreign keys and triggers to set aside for the load."""
     copied = covered_tables(set(plan.truncate), catalog)
     triggers = [
@@ -148,10 +150,25 @@ def _aside(plan: Plan, catalog: Catalog, replica: bool) -> tuple[list[Any], list
         and trg.enabled in (("A", "R") if replica else ("O", "A"))
         and _is_own_trigger(trg, catalog)
     ]
-    if replica:  # foreign-key triggers do not fire for a replica session
-        return [], triggers
     fks = [fk for fk in catalog.foreign_keys() if fk.table in copied or fk.ref_table in copied]
+    if replica:
+        # Foreign-key triggers do not fire for a replica session, so nothing checks
+        # the rows: keep only the keys production's snapshot is known to satisfy
+        # (the same validated key there, both tables copied).  The others are set
+        # aside and validated afterwards like in constraints mode, never left
+        # marked valid over rows that break them.
+        fks = [fk for fk in fks if fk.validated and not _holds_in_source(fk, copied, source)]
     return fks, triggers
+
+
+def _holds_in_source(fk: Constraint, copied: set[Name], source: Catalog) -> bool:
+    if fk.table not in copied or fk.ref_table not in copied:
+        return False
+    definition = fk.definition.removesuffix(" NOT VALID")
+    return any(
+        c.type is ConstraintType.FOREIGN_KEY and c.validated and c.definition == definition
+        for c in source.constraints_of(fk.table)
+    )
 
 
 def _is_own_trigger(trg: Any, catalog: Catalog) -> bool:
@@ -190,6 +207,25 @@ def migrate(
             exclude=options.exclude,
             schemas=options.schemas,
         )
+        filtered = snap.rls_filtered(
+            [tp.source for tp in plan.tables if (t := src_cat.table(tp.source)) and t.rls_enabled]
+        )
+        if filtered:
+            plan = replace(
+                plan,
+                problems=(
+                    *plan.problems,
+                    *(
+                        Problem(
+                            Severity.BLOCKING,
+                            name,
+                            f"row-level security would hide rows of {name} from production "
+                            f"role {src_cat.role}",
+                        )
+                        for name in filtered
+                    ),
+                ),
+            )
         report = MigrateReport(
             source=source.describe(),
             target=target.describe(),
@@ -201,6 +237,14 @@ def migrate(
         if options.dry_run:
             report.seconds = time.monotonic() - started
             return report
+        if filtered:
+            raise PrivilegeError(
+                "row-level security would hide rows of "
+                f"{', '.join(str(n) for n in filtered)} from production role {src_cat.role}: "
+                "the copy would be partial, nothing was written",
+                hint="read production as the tables' owner or a role with BYPASSRLS, "
+                "or leave those tables out with --exclude",
+            )
         plan.raise_if_blocked()
         if confirm is not None and not confirm(plan, dst_cat.database):
             raise RefusedError(
@@ -209,11 +253,11 @@ def migrate(
             )
         replica = can_use_replica_role(tconn)
         report.mode = "replica" if replica else "constraints"
-        fks, triggers = _aside(plan, dst_cat, replica)
+        fks, triggers = _aside(plan, dst_cat, replica, src_cat)
         try:
             journal.set_aside(tconn, run_id, fks, triggers)
             with _replica_session(tconn, replica):
-                truncate(tconn, plan.truncate)
+                truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
             report.results = run_copies(
                 snap, target, plan.tables, jobs=options.jobs, replica=replica, progress=progress
             )
@@ -240,6 +284,12 @@ def migrate(
     return report
 
 
+def _partitioned(tables: Sequence[Name], catalog: Catalog) -> set[Name]:
+    return {
+        n for n in tables if (t := catalog.table(n)) is not None and t.kind is RelKind.PARTITIONED
+    }
+
+
 @contextmanager
 def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[None]:
     """``session_replication_role = replica`` for the block, when allowed."""
@@ -253,13 +303,22 @@ def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[N
 
 
 def check_counts(report: MigrateReport) -> None:
-    """Raise :class:`VerificationFailed` naming every table whose counts differ."""
+    """Raise :class:`VerificationFailed` naming every table whose counts differ, or
+    every foreign key QA's data do not satisfy (left ``NOT VALID``)."""
     bad = [c for c in report.counts if not c.ok]
     if bad:
         listed = ", ".join(f"{c.table} ({c.source_rows} vs {c.target_rows})" for c in bad[:5])
         raise VerificationFailed(
             f"row counts differ between production's snapshot and QA: {listed}",
             hint="something wrote to QA during the load; rerun pgferry migrate",
+        )
+    if report.not_validated:
+        listed = "; ".join(f"{name}: {why}" for name, why in report.not_validated[:5])
+        raise VerificationFailed(
+            f"QA's data do not satisfy {len(report.not_validated)} foreign key(s), left "
+            f"NOT VALID: {listed}",
+            hint="QA's schema has foreign keys production's data break, or a table they "
+            "reference was left out; pgferry validates them again on its next run",
         )
 
 

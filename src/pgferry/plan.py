@@ -363,8 +363,11 @@ def build_plan(
         plan = _table_plan(src, dst, source, target, chosen_names, problems)
         if plan is not None:
             plans.append(plan)
-    truncate = {p.target for p in plans}
-    _check_references(covered_tables(truncate, target), target, problems)
+    # TRUNCATE refuses to empty a table that a table outside the list references,
+    # a partitioned parent's foreign key included: list the parents whose
+    # leaves are all emptied too (exactly what gets emptied either way).
+    truncate = covered_tables({p.target for p in plans}, target)
+    _check_references(truncate, target, problems)
     return Plan(
         tables=tuple(_load_order(plans, target)),
         truncate=tuple(sorted(truncate)),
@@ -451,10 +454,11 @@ def _same_leaf(src: Table, target: Catalog) -> bool:
 
 def covered_tables(truncated: set[Name], target: Catalog) -> set[Name]:
     """Every QA table emptied by truncating *truncated*: partitions of a truncated
-    root, and a partitioned table all of whose leaves are truncated."""
+    root, and a partitioned table all of whose leaves are truncated.  Inheritance
+    children are not: tables are truncated with ONLY."""
     covered = set(truncated)
     for t in target.tables:
-        if any(a in truncated for a in target.ancestors(t.name)):
+        if t.is_partition and any(a in truncated for a in target.ancestors(t.name)):
             covered.add(t.name)
     for t in target.tables:
         if t.kind is RelKind.PARTITIONED:

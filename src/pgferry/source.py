@@ -38,6 +38,15 @@ class Snapshot:
     def sequence_positions(self, catalog: Catalog) -> dict[Name, int]:
         return read_positions(self.conn, catalog)
 
+    def rls_filtered(self, tables: Sequence[Name]) -> list[Name]:
+        """The *tables* row-level security would filter for this role: reading them fails."""
+        if not tables:
+            return []
+        rows = self.conn.execute(
+            queries.load("rls_active"), ([t.schema for t in tables], [t.name for t in tables])
+        ).fetchall()
+        return [Name(str(r[0]), str(r[1])) for r in rows]
+
     def identity(self) -> tuple[int | None, str]:
         return server_identity(self.conn)
 

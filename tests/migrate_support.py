@@ -1,0 +1,217 @@
+"""Shared helpers for the ``pgferry migrate`` tests: fingerprints read with our own SQL.
+
+Content is compared order-independently inside each server: an md5 over every
+row's text form, sorted under the "C" collation, in sessions whose output
+settings are pinned identically on both clusters, so PostgreSQL 18 and 15
+format every value the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+import pgferry
+from pgferry.migrate import MigrateOptions, MigrateReport, migrate
+from tests.pgtest import Database
+
+Conn = psycopg.Connection[Any]
+
+#: Output settings for fingerprint sessions, the same on both servers.
+_OUTPUT = {
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "postgres",
+    "TimeZone": "UTC",
+    "extra_float_digits": "3",
+    "bytea_output": "hex",
+    "lc_monetary": "C",
+    "search_path": "",
+}
+
+#: Every user relation that holds rows, by (schema, name), with its relkind.
+_RELATIONS = """
+SELECT n.nspname, c.relname, CASE WHEN c.relispopulated THEN c.relkind::text ELSE '-' END
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgferry')
+  AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+ORDER BY 1, 2
+"""
+
+_FOREIGN_KEYS = """
+SELECT format('%I.%I', n.nspname, c.relname), con.conname, con.convalidated,
+       pg_catalog.pg_get_constraintdef(con.oid)
+FROM pg_catalog.pg_constraint con
+JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2
+"""
+
+_TRIGGERS = """
+SELECT format('%I.%I', n.nspname, c.relname), t.tgname, t.tgenabled::text
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT t.tgisinternal AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2
+"""
+
+
+def fingerprint_session(db: Database) -> Conn:
+    """A superuser session with the output settings pinned (our own, not pgferry's)."""
+    conn = db.connect()
+    for name, value in _OUTPUT.items():
+        conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+    return conn
+
+
+def relations(db: Database) -> dict[tuple[str, str], str]:
+    """(schema, name) -> relkind of every relation holding rows ('-': not populated)."""
+    return {(s, n): k for s, n, k in db.execute(_RELATIONS)}
+
+
+def fingerprints(
+    db: Database, tables: Iterable[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """(schema, name) -> (rows, md5 of the sorted rows).
+
+    A partitioned table is read with all its partitions (its own rows are its
+    partitions'), anything else with ONLY, so inheritance children are not
+    counted twice.
+    """
+    kinds = relations(db)
+    wanted = sorted(kinds) if tables is None else sorted(tables)
+    out: dict[tuple[str, str], tuple[int, str]] = {}
+    with fingerprint_session(db) as conn:
+        for schema, name in wanted:
+            kind = kinds.get((schema, name))
+            assert kind is not None, f"{schema}.{name} does not exist in {db.name}"
+            if kind == "-":  # a materialized view never refreshed cannot be read
+                out[(schema, name)] = (-1, "not populated")
+                continue
+            only = sql.SQL("" if kind == "p" else "ONLY ")
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, '|' "
+                    "ORDER BY t::text COLLATE \"C\"), '')) FROM {}{} t"
+                ).format(only, sql.Identifier(schema, name))
+            ).fetchone()
+            assert row is not None
+            out[(schema, name)] = (int(row[0]), str(row[1]))
+    return out
+
+
+def assert_same_content(
+    prod: Database,
+    qa: Database,
+    tables: Iterable[tuple[str, str]] | None = None,
+    *,
+    expect_rows: bool = True,
+) -> dict[tuple[str, str], tuple[int, str]]:
+    """Every production table (or *tables*) holds exactly production's rows in QA."""
+    names = sorted(relations(prod)) if tables is None else sorted(tables)
+    want = fingerprints(prod, names)
+    got = fingerprints(qa, names)
+    differ = {n: (want[n], got[n]) for n in names if want[n] != got[n]}
+    assert not differ, f"tables differ between prod and QA (prod, qa): {differ}"
+    if expect_rows:
+        assert sum(rows for rows, _ in want.values()) > 0, "nothing to compare"
+    return want
+
+
+def foreign_keys(db: Database) -> list[tuple[str, str, bool, str]]:
+    return [tuple(r) for r in db.execute(_FOREIGN_KEYS)]  # type: ignore[misc]
+
+
+def triggers(db: Database) -> list[tuple[str, str, str]]:
+    return [tuple(r) for r in db.execute(_TRIGGERS)]  # type: ignore[misc]
+
+
+def journal_rows(db: Database) -> int | None:
+    """Rows in pgferry.journal, None when there is no journal."""
+    if not db.scalar("SELECT to_regclass('pgferry.journal') IS NOT NULL"):
+        return None
+    return int(db.scalar("SELECT count(*) FROM pgferry.journal"))
+
+
+def sequences_healthy(db: Database) -> list[str]:
+    """Names of the sequences pgferry's checker finds behind (empty when healthy)."""
+    with pgferry.connect(pgferry.parse(db.url), autocommit=True) as conn:
+        report = pgferry.check_sequences(conn)
+    return [str(s.name) for s in report.behind] + (
+        [] if report.healthy else ["(report not healthy)"]
+    )
+
+
+def run_migrate(prod_url: str, qa_url: str, **options: Any) -> MigrateReport:
+    """The library entry point, as a caller that already confirmed (``--yes``)."""
+    return migrate(
+        pgferry.parse(prod_url, role="prod"),
+        pgferry.parse(qa_url, role="qa"),
+        MigrateOptions(**options),
+    )
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None
+) -> Ran:
+    """``python -m pgferry ARGS`` with no terminal on stdin, as in CI.
+
+    It runs in an empty folder unless told otherwise, so neither a developer's
+    ``pgferry.toml`` is picked up nor a report left in the checkout.
+    """
+    if cwd is None:
+        cwd = Path(tempfile.mkdtemp(prefix="pgferry-cli-"))
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pgferry", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+        check=False,
+    )
+    return Ran(proc.returncode, proc.stdout, proc.stderr)
+
+
+def migrate_cli(prod: Database | str, qa: Database | str, *extra: str, **kw: Any) -> Ran:
+    src = prod if isinstance(prod, str) else prod.url
+    dst = qa if isinstance(qa, str) else qa.url
+    return run_cli("migrate", "--from", src, "--to", dst, *extra, **kw)
+
+
+def give_database_to(db: Database, role: str) -> None:
+    """Make *role* own the database and its public schema (a Prisma app role)."""
+    db.server.admin.execute(
+        sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+            sql.Identifier(db.name), sql.Identifier(role)
+        )
+    )
+    db.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(role)))
+
+
+def run_as(db: Database, role: str, script: str, password: str = "secret-pw") -> None:
+    """Run *script* as *role* (so it owns what it creates)."""
+    with psycopg.connect(db.url_as(role, password), autocommit=True) as conn:
+        conn.execute(script)  # type: ignore[arg-type]

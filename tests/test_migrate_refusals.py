@@ -1,0 +1,351 @@
+"""``pgferry migrate`` refuses before writing anything, and never writes to production.
+
+Every refusal is checked the same way: the right error class and exit code, a
+message naming the object, and QA exactly as it was (its stale row still there,
+no ``pgferry`` schema created).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import pgferry
+from pgferry.errors import ExitCode, PrivilegeError, RefusedError, SchemaMismatch
+from pgferry.migrate import MigrateOptions, migrate
+from tests.migrate_support import (
+    assert_same_content,
+    fingerprints,
+    foreign_keys,
+    migrate_cli,
+    run_migrate,
+    sequences_healthy,
+)
+from tests.pgtest import SUPERUSER_PASSWORD, Database, Server
+from tests.test_migrate import PROD_HISTORY, SCHEMA, prod_rows
+
+BASE = """
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE TABLE parent (id INT PRIMARY KEY, name TEXT, mood mood);
+CREATE TABLE child (id INT PRIMARY KEY, parent_id INT REFERENCES parent (id), note TEXT);
+"""
+PROD_DATA = """
+INSERT INTO parent VALUES (1, 'p1', 'ok'), (2, 'p2', 'sad');
+INSERT INTO child VALUES (1, 1, 'c1'), (2, 2, 'c2');
+"""
+QA_STALE = """
+INSERT INTO parent VALUES (50, 'stale', 'sad');
+INSERT INTO child VALUES (50, 50, 'stale');
+"""
+
+_QA_UNTOUCHED = "SELECT (SELECT count(*) FROM parent) = 1 AND (SELECT count(*) FROM child) = 1 \
+AND EXISTS (SELECT FROM parent WHERE id = 50) AND to_regnamespace('pgferry') IS NULL"
+
+
+def _pair(prod: Database, qa: Database, prod_ddl: str = "", qa_ddl: str = "") -> None:
+    prod.execute(BASE + prod_ddl)
+    prod.execute(PROD_DATA)
+    qa.execute(BASE)
+    qa.execute(QA_STALE)
+    if qa_ddl:
+        qa.execute(qa_ddl)
+
+
+def assert_untouched(qa: Database) -> None:
+    assert qa.scalar(_QA_UNTOUCHED), "QA was written to"
+    assert all(v for _, _, v, _ in foreign_keys(qa))
+    assert len(foreign_keys(qa)) == 1
+
+
+# -- schema mismatches (point 1) ----------------------------------------------------
+
+MISMATCHES = {
+    "table-missing": (
+        "CREATE TABLE extra (id INT); INSERT INTO extra VALUES (1);",
+        "",
+        {},
+        "table public.extra does not exist in QA",
+    ),
+    "column-missing": (
+        "",
+        "ALTER TABLE parent DROP COLUMN name;",
+        {},
+        "column public.parent.name is missing in QA",
+    ),
+    "incompatible-type": (
+        "",
+        "ALTER TABLE child ALTER COLUMN note TYPE INTEGER USING 0;",
+        {},
+        "public.child.note is text in production but integer in QA",
+    ),
+    "enum-label": (
+        "ALTER TYPE mood ADD VALUE 'happy';",
+        "",
+        {},
+        "enum public.mood in QA lacks label 'happy' used by public.parent.mood",
+    ),
+    "not-null-without-default": (
+        "",
+        "ALTER TABLE parent ADD COLUMN code TEXT NOT NULL DEFAULT 'x';"
+        "ALTER TABLE parent ALTER COLUMN code DROP DEFAULT;",
+        {},
+        "QA column public.parent.code is NOT NULL without a default",
+    ),
+    "excluded-table-references-copy": (
+        "",
+        "",
+        {"exclude": ["child"]},
+        "public.child is not copied but its foreign key child_parent_id_fkey references "
+        "public.parent",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MISMATCHES))
+def test_schema_mismatch_refused_before_any_write(prod: Database, qa: Database, case: str) -> None:
+    prod_ddl, qa_ddl, options, message = MISMATCHES[case]
+    _pair(prod, qa, prod_ddl, qa_ddl)
+    with pytest.raises(SchemaMismatch) as caught:
+        run_migrate(prod.url, qa.url, **options)
+    assert message in caught.value.message
+    assert "nothing was written" in caught.value.message
+    assert caught.value.exit_code == ExitCode.SCHEMA == 7
+    assert_untouched(qa)
+
+
+def test_every_problem_is_named_and_the_cli_exits_7(prod: Database, qa: Database) -> None:
+    _pair(
+        prod,
+        qa,
+        "ALTER TYPE mood ADD VALUE 'happy';",
+        "ALTER TABLE parent DROP COLUMN name;ALTER TABLE child ALTER COLUMN note TYPE INT USING 0;",
+    )
+    ran = migrate_cli(prod, qa, "--yes", "--no-report")
+    assert ran.code == 7, ran.stderr
+    for fragment in (
+        "public.parent.name is missing in QA",
+        "public.child.note is text in production but integer in QA",
+        "lacks label 'happy'",
+    ):
+        assert fragment in ran.stderr
+    assert_untouched(qa)
+    # --dry-run prints the same problems and exits 7 as well
+    dry = migrate_cli(prod, qa, "--dry-run", "--json")
+    assert dry.code == 7
+    problems = json.loads(dry.stdout)["plan"]["problems"]
+    assert sum(p["severity"] == "blocking" for p in problems) == 3
+    assert_untouched(qa)
+
+
+# -- guarding the target (point 3) ------------------------------------------------------
+
+
+def test_target_is_the_source(prod: Database, prod_server: Server) -> None:
+    prod.execute(BASE + PROD_DATA)
+    with pytest.raises(RefusedError, match="production database itself"):
+        run_migrate(prod.url, prod.url)
+    # the same database reached as another role, through another spelling of the URL
+    with prod_server.role("same_db_app") as role:
+        prod.execute(
+            sql.SQL("GRANT ALL ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role))
+        )
+        other = prod.url_as(role, "secret-pw").replace("127.0.0.1", "localhost")
+        with pytest.raises(RefusedError, match="production database itself") as caught:
+            run_migrate(prod.url, other)
+    assert caught.value.exit_code == 6
+    assert prod.scalar("SELECT count(*) FROM parent") == 2
+    assert prod.scalar("SELECT to_regnamespace('pgferry') IS NULL")
+
+
+def test_protected_pattern_refused(prod: Database, qa: Database, tmp_path: Path) -> None:
+    _pair(prod, qa)
+    with pytest.raises(RefusedError, match=r"protected pattern '\*qa\*'"):
+        run_migrate(prod.url, qa.url, protected=["*prod*", "*qa*"])
+    assert_untouched(qa)
+    config = tmp_path / "pgferry.toml"
+    config.write_text(f'[target]\nprotected = ["{qa.name}"]\n', encoding="utf-8")
+    ran = migrate_cli(prod, qa, "--yes", "--config", str(config), "--report-dir", str(tmp_path))
+    assert ran.code == 6, ran.stderr
+    assert "protected" in ran.stderr and qa.name in ran.stderr
+    assert_untouched(qa)
+    assert not list(tmp_path.glob("migrate-*"))
+
+
+def test_no_confirmation_without_a_terminal(prod: Database, qa: Database, tmp_path: Path) -> None:
+    _pair(prod, qa)
+    ran = migrate_cli(prod, qa, "--report-dir", str(tmp_path))
+    assert ran.code == 6, ran.stderr
+    assert "without confirmation" in ran.stderr and "--yes" in ran.stderr
+    assert_untouched(qa)
+
+
+def test_confirm_callback_declines(prod: Database, qa: Database) -> None:
+    _pair(prod, qa)
+    asked: list[str] = []
+
+    def decline(plan: object, dbname: str) -> bool:
+        asked.append(dbname)
+        return False
+
+    with pytest.raises(RefusedError, match="not confirmed"):
+        migrate(pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions(), confirm=decline)
+    assert asked == [qa.name]
+    assert_untouched(qa)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _pair(prod, qa)
+    ran = migrate_cli(prod, qa, "--dry-run", "--report-dir", str(tmp_path))
+    assert ran.code == 0, ran.stderr
+    assert "public.parent" in ran.stdout and "public.child" in ran.stdout
+    assert "would empty 2 QA tables" in ran.stdout
+    assert_untouched(qa)
+    dry = migrate_cli(prod, qa, "--dry-run", "--json")
+    assert dry.code == 0, dry.stderr
+    plan = json.loads(dry.stdout)["plan"]
+    assert [t["target"] for t in plan["tables"]] == ["public.parent", "public.child"]
+    assert plan["truncate"] == ["public.child", "public.parent"]
+    assert plan["problems"] == []
+    assert_untouched(qa)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_run_with_json_and_report(prod: Database, qa: Database, tmp_path: Path) -> None:
+    _pair(prod, qa)
+    ran = migrate_cli(prod, qa, "--yes", "--json", "--report-dir", str(tmp_path))
+    assert ran.code == 0, ran.stderr
+    out = json.loads(ran.stdout)
+    assert out["ok"] is True
+    assert {c["table"]: c["qa"] for c in out["counts"]} == {
+        "public.parent": 2,
+        "public.child": 2,
+    }
+    assert SUPERUSER_PASSWORD not in ran.stdout + ran.stderr  # the password is masked
+    assert SUPERUSER_PASSWORD not in "".join(p.read_text() for p in tmp_path.iterdir())
+    reports = sorted(p.suffix for p in tmp_path.iterdir())
+    assert reports == [".json", ".md"]
+    assert_same_content(prod, qa)
+
+
+# -- safe casts (point 5) ----------------------------------------------------------------
+
+
+def test_safe_casts_copy_and_warn(prod: Database, qa: Database) -> None:
+    prod.execute("""
+        CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(50), n INT, at TIMESTAMP);
+        INSERT INTO t VALUES (1, 'a', -2147483648, '2024-01-01 12:00'), (2, NULL, 2147483647,
+                              'infinity'), (3, repeat('x', 50), NULL, NULL);
+    """)
+    qa.execute("""
+        CREATE TABLE t (id BIGINT PRIMARY KEY, v TEXT, n BIGINT, at TIMESTAMP);
+        INSERT INTO t VALUES (9, 'stale', 9, now());
+    """)
+    report = run_migrate(prod.url, qa.url)
+    assert report.ok
+    warnings = [p.message for p in report.plan.warnings]
+    assert any(
+        "public.t.v is character varying(50) in production and text in QA" in w for w in warnings
+    ), warnings
+    assert any("public.t.n is integer in production and bigint in QA" in w for w in warnings)
+    assert any("public.t.id" in w for w in warnings)
+    assert [r.table.binary for r in report.results] == [False]
+    assert_same_content(prod, qa)
+
+
+# -- row-level security (point 2) ----------------------------------------------------------
+
+
+def test_rls_filtered_role_gets_an_error_naming_the_table(
+    prod: Database, qa: Database, prod_server: Server
+) -> None:
+    _pair(prod, qa)
+    prod.execute("""
+        CREATE TABLE secret (id INT PRIMARY KEY, owner TEXT NOT NULL);
+        INSERT INTO secret VALUES (1, 'someone'), (2, 'someone-else');
+        ALTER TABLE secret ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY mine ON secret USING (owner = current_user);
+    """)
+    qa.execute(
+        "CREATE TABLE secret (id INT PRIMARY KEY, owner TEXT NOT NULL);"
+        "INSERT INTO secret VALUES (7, 'stale');"
+    )
+    with prod_server.role("rls_reader") as role:
+        prod.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+        assert not prod_server.admin.scalar(
+            "SELECT rolbypassrls FROM pg_roles WHERE rolname = %s", (role,)
+        )
+        # what a plain reader would see: nothing, silently
+        with psycopg.connect(prod.url_as(role, "secret-pw")) as conn:
+            assert conn.execute("SELECT count(*) FROM secret").fetchone() == (0,)
+        with pytest.raises(PrivilegeError) as caught:
+            run_migrate(prod.url_as(role, "secret-pw"), qa.url)
+        # --dry-run shows it as a blocking problem
+        dry = migrate_cli(prod.url_as(role, "secret-pw"), qa, "--dry-run", "--json")
+    assert "public.secret" in caught.value.message
+    assert "row-level security" in caught.value.message
+    assert caught.value.exit_code == 5
+    assert dry.code == 7, dry.stderr
+    problems = json.loads(dry.stdout)["plan"]["problems"]
+    assert [(p["table"], p["severity"]) for p in problems] == [("public.secret", "blocking")]
+    assert_untouched(qa)
+    assert qa.execute("SELECT * FROM secret") == [(7, "stale")]
+
+
+# -- production sees no writes (point 2) --------------------------------------------------
+
+_SCHEMAS = "SELECT nspname FROM pg_namespace ORDER BY 1"
+_SEQUENCE_STATE = """
+SELECT schemaname, sequencename, last_value FROM pg_sequences ORDER BY 1, 2
+"""
+_OBJECTS = """
+SELECT c.oid, c.relname, c.relkind::text, c.relfilenode
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1
+"""
+
+
+def test_production_sees_no_writes_and_a_select_only_role_suffices(
+    prod: Database, qa: Database, prod_server: Server
+) -> None:
+    prod.execute(SCHEMA)
+    prod.execute(prod_rows(min(prod.server.major, qa.server.major)) + PROD_HISTORY)
+    qa.execute(SCHEMA)
+    with prod_server.role("select_only") as role:
+        ident = sql.Identifier(role)
+        for grant in (
+            "REVOKE ALL ON DATABASE {db} FROM PUBLIC",
+            "GRANT CONNECT ON DATABASE {db} TO {r}",
+            "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+            "GRANT USAGE ON SCHEMA public TO {r}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {r}",
+            "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
+        ):
+            prod.execute(sql.SQL(grant).format(db=sql.Identifier(prod.name), r=ident))
+        before = (
+            fingerprints(prod),
+            prod.execute(_SCHEMAS),
+            prod.execute(_OBJECTS),
+            prod.execute(_SEQUENCE_STATE),
+        )
+        report = run_migrate(prod.url_as(role, "secret-pw"), qa.url)
+        after = (
+            fingerprints(prod),
+            prod.execute(_SCHEMAS),
+            prod.execute(_OBJECTS),
+            prod.execute(_SEQUENCE_STATE),
+        )
+    assert report.ok
+    assert after == before
+    assert ("pgferry",) not in after[1]
+    assert_same_content(prod, qa, [n for n in fingerprints(prod) if "_prisma" not in n[1]])
+    assert sequences_healthy(qa) == []
