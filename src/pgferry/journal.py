@@ -128,7 +128,9 @@ def set_aside(
 _ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
 
 
-def restore(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> RestoreResult:
+def restore(
+    conn: psycopg.Connection[Any], catalog: Catalog | None = None, *, analyzed: bool = False
+) -> RestoreResult:
     """Put back everything the journal holds: triggers, then foreign keys.
 
     Foreign keys come back ``NOT VALID`` (instant) and are then validated after
@@ -155,7 +157,7 @@ def restore(conn: psycopg.Connection[Any], catalog: Catalog | None = None) -> Re
     fks = [e for e in entries if e.kind == "fk"]
     tables = {e.table for e in fks}
     tables |= {ref for e in fks if (ref := _referenced(e)) is not None}
-    for t in sorted(tables):
+    for t in sorted(tables) if not analyzed else ():
         with conn.transaction():
             conn.execute(sql.SQL("ANALYZE {}").format(t.ident))
     partitioned = _partitioned(conn, [e.table for e in fks], catalog)

@@ -33,15 +33,17 @@ PROGRESS_EVERY = 1 << 20
 @dataclass(frozen=True)
 class TableResult:
     table: TablePlan
-    rows: int
+    rows: int  # rows QA's COPY reported receiving
     bytes: int
     seconds: float
+    source_rows: int = -1  # rows production's COPY reported sending from the snapshot
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "table": str(self.table.target),
             "source": str(self.table.source),
             "rows": self.rows,
+            "source_rows": self.source_rows,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "format": "binary" if self.table.binary else "text",
@@ -141,7 +143,11 @@ def copy_table(
     tp: TablePlan,
     progress: Progress,
 ) -> TableResult:
-    """Stream one table; the target side commits only when the whole table is in."""
+    """Stream one table; the target side commits only when the whole table is in.
+
+    The table is analysed right away by the same worker, so statistics are
+    ready for validating foreign keys and for the application.
+    """
     out_sql, in_sql = _copy_sql(tp)
     started = time.monotonic()
     nbytes = pending = 0
@@ -156,10 +162,13 @@ def copy_table(
                     progress.advanced(tp, pending)
                     pending = 0
         rows = max(dcur.rowcount, 0)
+        sent = scur.rowcount
+    with dst.transaction():
+        dst.execute(sql.SQL("ANALYZE {}").format(tp.target.ident))
     nbytes += pending
     if pending:
         progress.advanced(tp, pending)
-    result = TableResult(tp, rows, nbytes, time.monotonic() - started)
+    result = TableResult(tp, rows, nbytes, time.monotonic() - started, source_rows=sent)
     progress.finished(result)
     return result
 

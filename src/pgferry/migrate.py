@@ -262,7 +262,10 @@ def migrate(
                 snap, target, plan.tables, jobs=options.jobs, replica=replica, progress=progress
             )
         finally:
-            put_back = journal.restore(tconn, dst_cat)
+            # the workers analysed every table they loaded; after a failure, analyse here
+            put_back = journal.restore(
+                tconn, dst_cat, analyzed=len(report.results) == len(plan.tables)
+            )
         report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
         for mv in plan.refresh:
             with tconn.transaction():
@@ -272,13 +275,12 @@ def migrate(
         report.sequences = fix_sequences(
             tconn, positions=positions, schemas=options.schemas or None
         )
-        for tp in plan.tables:
-            tconn.execute(sql.SQL("ANALYZE {}").format(tp.target.ident))
-        source_counts = snap.count_rows([(tp.source, tp.only) for tp in plan.tables])
+        # production's side of the comparison is what its COPY reported sending
+        # from the snapshot: no second scan of production
+        sent = {r.table.target: r.source_rows for r in report.results}
         target_counts = count_rows(tconn, [(tp.target, tp.only) for tp in plan.tables])
         report.counts = [
-            CountCheck(tp.target, source_counts[tp.source], target_counts[tp.target])
-            for tp in plan.tables
+            CountCheck(tp.target, sent[tp.target], target_counts[tp.target]) for tp in plan.tables
         ]
     report.seconds = time.monotonic() - started
     return report

@@ -50,10 +50,6 @@ class Snapshot:
     def identity(self) -> tuple[int | None, str]:
         return server_identity(self.conn)
 
-    def count_rows(self, tables: Sequence[tuple[Name, bool]]) -> dict[Name, int]:
-        """Row counts in the snapshot; ``(name, only)`` pairs."""
-        return count_rows(self.conn, tables)
-
     @contextmanager
     def worker(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection whose transaction reads the same snapshot."""

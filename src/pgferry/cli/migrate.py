@@ -84,8 +84,10 @@ def migrate_command(
 
     Refuses before writing anything when QA's schema does not fit, when the
     target is production itself or protected, or without confirmation (type the
-    database's name, or --yes).  Exit codes: 0 done and verified, 1 row counts
-    differ afterwards, 6 refused, 7 schema mismatch, 8 a table failed to copy.
+    database's name, or --yes).  Exit codes: 0 done and verified; 1 row counts
+    differ afterwards or a foreign key is left NOT VALID; 5 a privilege is missing
+    (or row-level security would hide rows); 6 refused; 7 schema mismatch; 8 a
+    table failed to copy.
     """
     cfg = configmod.load(config_path)
     src = endpoints.resolve(

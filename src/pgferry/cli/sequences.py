@@ -6,7 +6,7 @@ import contextlib
 
 import click
 
-from .. import endpoints
+from .. import endpoints, journal
 from ..errors import ExitCode
 from ..sequences import SequenceReport, Status, check_sequences, fix_sequences
 from . import render
@@ -93,6 +93,14 @@ def fix(
     """
     ep = endpoints.resolve(db_url, role="db")
     with endpoints.connect(ep, autocommit=True) as conn, contextlib.ExitStack() as stack:
+        if not dry_run:
+            put_back = journal.restore(conn)  # what an interrupted migrate set aside
+            if put_back.restored:
+                click.echo(
+                    f"put back {len(put_back.restored)} constraints/triggers an interrupted "
+                    "pgferry migrate had set aside",
+                    err=True,
+                )
         source = None
         if from_url:
             src = endpoints.resolve(from_url, role="prod")
