@@ -45,3 +45,57 @@ def test_sequences_fix_puts_back_what_an_interrupted_migrate_set_aside(qa: Datab
     assert _fk_names(qa) == ["child_p_fkey"]
     assert qa.scalar("SELECT tgenabled FROM pg_trigger WHERE tgname = 'audit'") == "O"
     assert qa.scalar("SELECT count(*) FROM pgferry.journal") == 0
+
+
+def _indexes(db: Database, table: str) -> list[tuple[str, bool]]:
+    return [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = %s::regclass ORDER BY 1",
+            (table,),
+        )
+    ]
+
+
+def test_large_tables_load_without_secondary_indexes_then_get_them_back(
+    prod: Database, qa: Database
+) -> None:
+    ddl = (
+        "CREATE TABLE big (id int PRIMARY KEY, k int, code text);"
+        "CREATE INDEX big_k ON big (k);"
+        "CREATE UNIQUE INDEX big_code ON big (code);"
+        "CREATE INDEX big_expr ON big (lower(code)) WHERE k > 5"
+    )
+    prod.execute(ddl)
+    qa.execute(ddl)
+    prod.execute("INSERT INTO big SELECT g, g % 100, 'c' || g FROM generate_series(1, 20000) g")
+    prod.execute("ANALYZE big")
+    from pgferry.migrate import MigrateOptions, migrate
+
+    report = migrate(pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions(jobs=1))
+    assert report.ok
+    assert _indexes(qa, "big") == [
+        ("big_code", True),
+        ("big_expr", True),
+        ("big_k", True),
+        ("big_pkey", True),
+    ]
+    assert qa.scalar("SELECT count(*) FROM pgferry.journal") == 0
+    definition = qa.scalar("SELECT pg_get_indexdef('big_expr'::regclass)")
+    assert "WHERE (k > 5)" in definition
+
+
+def test_a_set_aside_index_comes_back_after_a_crash(qa: Database) -> None:
+    qa.execute("CREATE TABLE t (id int PRIMARY KEY, k int)")
+    qa.execute("CREATE INDEX t_k ON t (k)")
+    with pgferry.connect(pgferry.parse(qa.url), autocommit=True) as conn:
+        catalog = pgferry.read_catalog(conn)
+        plain = [ix for ix in catalog.indexes if ix.is_plain]
+        assert [ix.name for ix in plain] == ["t_k"]  # the primary key is never set aside
+        journal.set_aside(conn, "run-2", [], [], plain)
+        assert _indexes(qa, "t") == [("t_pkey", True)]
+        restored = journal.restore(conn)
+    assert [e.name for e in restored.restored] == ["t_k"]
+    assert _indexes(qa, "t") == [("t_k", True), ("t_pkey", True)]

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from . import queries
-from .catalog import Catalog, Constraint, Name, RelKind, Trigger
+from .catalog import Catalog, Constraint, Index, Name, RelKind, Trigger
 from .errors import PrivilegeError
 
 SCHEMA = "pgferry"
@@ -28,10 +28,12 @@ SCHEMA = "pgferry"
 @dataclass(frozen=True)
 class Entry:
     id: int
-    kind: str  # "fk" or "trigger"
+    kind: str  # "fk", "trigger" or "index"
     table: Name
     name: str
-    definition: str  # fk: pg_get_constraintdef; trigger: its tgenabled letter
+    definition: (
+        str  # fk: pg_get_constraintdef; trigger: its tgenabled letter; index: pg_get_indexdef
+    )
     validated: bool
 
 
@@ -74,9 +76,25 @@ def set_aside(
     run_id: str,
     foreign_keys: Iterable[Constraint],
     triggers: Iterable[Trigger],
+    indexes: Iterable[Index] = (),
 ) -> list[Entry]:
-    """Drop *foreign_keys* and disable *triggers*, journaling each in the same transaction."""
+    """Drop *foreign_keys* and *indexes*, disable *triggers*, journaling each in the
+    same transaction that sets it aside."""
     _ensure(conn)
+    for ix in indexes:
+        try:
+            with conn.transaction():
+                conn.execute(
+                    queries.load("journal_add"),
+                    (run_id, "index", ix.table.schema, ix.table.name, ix.name, ix.definition, True),
+                )
+                conn.execute(
+                    sql.SQL("DROP INDEX {}").format(sql.Identifier(ix.table.schema, ix.name))
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise _owner_error(
+                exc, ix.table, f"drop index {ix.name} until the load is done"
+            ) from None
     for fk in foreign_keys:
         definition = fk.definition.removesuffix(" NOT VALID")
         try:
@@ -125,13 +143,25 @@ def set_aside(
     return pending(conn)
 
 
+def rebuild_index(conn: psycopg.Connection[Any], entry: Entry) -> None:
+    """Create a set-aside index again (one sorted build, far cheaper than keeping it up
+    to date row by row during the load) and forget it, in one transaction."""
+    with conn.transaction():
+        exists = conn.execute(
+            queries.load("relation_kind"), (entry.table.schema, entry.name)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL(entry.definition))  # a statement from pg_get_indexdef
+        conn.execute(queries.load("journal_done"), (entry.id,))
+
+
 _ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REPLICA TRIGGER"}
 
 
 def restore(
     conn: psycopg.Connection[Any], catalog: Catalog | None = None, *, analyzed: bool = False
 ) -> RestoreResult:
-    """Put back everything the journal holds: triggers, then foreign keys.
+    """Put back everything the journal holds: indexes, triggers, then foreign keys.
 
     Foreign keys come back ``NOT VALID`` (instant) and are then validated after
     ``ANALYZE`` of their tables (validating fresh tables without statistics can
@@ -144,6 +174,8 @@ def restore(
     entries = pending(conn)
     if not entries:
         return RestoreResult((), ())
+    for e in (e for e in entries if e.kind == "index"):
+        rebuild_index(conn, e)
     for e in (e for e in entries if e.kind == "trigger"):
         with conn.transaction():
             conn.execute(

@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from . import journal
-from .catalog import Catalog, Constraint, ConstraintType, Name, RelKind, read_catalog
+from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
 from .load import Progress, TableResult, can_use_replica_role, run_copies, truncate
@@ -171,6 +171,18 @@ def _holds_in_source(fk: Constraint, copied: set[Name], source: Catalog) -> bool
     )
 
 
+#: Tables with at least this many rows (planner estimate) load without their
+#: secondary indexes, which are built again afterwards, as pg_restore does.
+DEFER_INDEXES_FROM_ROWS = 10_000
+
+
+def _deferred_indexes(plan: Plan, catalog: Catalog) -> list[Index]:
+    """Plain secondary indexes of the large tables being loaded: one sorted build
+    after the load costs much less than updating them row by row during it."""
+    large = {tp.target for tp in plan.tables if tp.estimated_rows >= DEFER_INDEXES_FROM_ROWS}
+    return [ix for ix in catalog.indexes if ix.table in large and ix.is_plain]
+
+
 def _is_own_trigger(trg: Any, catalog: Catalog) -> bool:
     """A trigger cloned onto a partition follows its parent's: set the parent's aside only."""
     table = catalog.table(trg.table)
@@ -254,12 +266,23 @@ def migrate(
         replica = can_use_replica_role(tconn)
         report.mode = "replica" if replica else "constraints"
         fks, triggers = _aside(plan, dst_cat, replica, src_cat)
+        indexes = _deferred_indexes(plan, dst_cat)
         try:
-            journal.set_aside(tconn, run_id, fks, triggers)
+            entries = journal.set_aside(tconn, run_id, fks, triggers, indexes)
             with _replica_session(tconn, replica):
                 truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
+            rebuild: dict[Name, list[journal.Entry]] = {}
+            for e in entries:
+                if e.kind == "index":
+                    rebuild.setdefault(e.table, []).append(e)
             report.results = run_copies(
-                snap, target, plan.tables, jobs=options.jobs, replica=replica, progress=progress
+                snap,
+                target,
+                plan.tables,
+                jobs=options.jobs,
+                replica=replica,
+                progress=progress,
+                indexes=rebuild,
             )
         finally:
             # the workers analysed every table they loaded; after a failure, analyse here

@@ -146,6 +146,31 @@ class Constraint:
 
 
 @dataclass(frozen=True)
+class Index:
+    table: Name
+    name: str
+    definition: str  # pg_get_indexdef: a complete CREATE INDEX statement
+    unique: bool
+    primary: bool
+    valid: bool
+    partitioned: bool  # an index on a partitioned table
+    in_partitioned: bool  # a partition's share of its parent's index
+    constraint: str | None  # the constraint it backs (primary key, unique, exclusion)
+
+    @property
+    def is_plain(self) -> bool:
+        """Backs no constraint and belongs to no partitioned index: droppable on its own."""
+        return not (
+            self.unique
+            or self.primary
+            or self.constraint
+            or self.partitioned
+            or self.in_partitioned
+            or not self.valid
+        )
+
+
+@dataclass(frozen=True)
 class ColumnRef:
     table: Name
     column: str
@@ -261,6 +286,7 @@ class Catalog:
     domains: tuple[Domain, ...]
     triggers: tuple[Trigger, ...]
     extensions: tuple[Extension, ...]
+    indexes: tuple[Index, ...] = ()
 
     @property
     def major_version(self) -> int:

@@ -23,6 +23,7 @@ from .model import (
     FeedKind,
     Generated,
     Identity,
+    Index,
     Name,
     RelKind,
     Schema,
@@ -49,6 +50,7 @@ _QUERIES = (
     "domains",
     "triggers",
     "extensions",
+    "indexes",
 )
 
 
@@ -112,6 +114,21 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         ),
         extensions=tuple(
             Extension(r["name"], r["schema"], r["version"]) for r in rows["extensions"]
+        ),
+        indexes=tuple(
+            Index(
+                table=names[r["table_oid"]],
+                name=r["name"],
+                definition=r["definition"],
+                unique=r["is_unique"],
+                primary=r["is_primary"],
+                valid=r["is_valid"],
+                partitioned=r["is_partitioned"],
+                in_partitioned=r["in_partitioned"],
+                constraint=r["constraint_name"],
+            )
+            for r in rows["indexes"]
+            if r["table_oid"] in names
         ),
     )
 
