@@ -229,7 +229,9 @@ def test_cli_run_with_json_and_report(prod: Database, qa: Database, tmp_path: Pa
     assert SUPERUSER_PASSWORD not in ran.stdout + ran.stderr  # the password is masked
     assert SUPERUSER_PASSWORD not in "".join(p.read_text() for p in tmp_path.iterdir())
     reports = sorted(p.suffix for p in tmp_path.iterdir())
-    assert reports == [".json", ".md"]
+    assert reports == [".json", ".log", ".md"]
+    log = next(tmp_path.glob("*.log")).read_text()
+    assert "done public.child: 2 rows" in log and "emptied 2 tables" in log
     assert_same_content(prod, qa)
 
 

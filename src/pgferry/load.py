@@ -69,6 +69,34 @@ class NoProgress:
         pass
 
 
+class RunLog:
+    """Passes progress on to *inner* and keeps a timestamped line per event: the run log."""
+
+    def __init__(self, inner: Progress | None = None) -> None:
+        self.inner = inner or NoProgress()
+        self.lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def note(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self._lock:
+            self.lines.append(f"{stamp} {message}")
+
+    def started(self, table: TablePlan) -> None:
+        self.note(f"copy {table.source} -> {table.target} ({'binary' if table.binary else 'text'})")
+        self.inner.started(table)
+
+    def advanced(self, table: TablePlan, nbytes: int) -> None:
+        self.inner.advanced(table, nbytes)
+
+    def finished(self, result: TableResult) -> None:
+        self.note(
+            f"done {result.table.target}: {result.rows} rows, {result.bytes} bytes, "
+            f"{result.seconds:.2f} s"
+        )
+        self.inner.finished(result)
+
+
 def can_use_replica_role(conn: psycopg.Connection[Any]) -> bool:
     """Whether this role may set ``session_replication_role`` (superuser or granted)."""
     try:

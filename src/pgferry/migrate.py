@@ -26,7 +26,7 @@ from . import journal
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
-from .load import Progress, TableResult, can_use_replica_role, run_copies, truncate
+from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, server_identity
@@ -74,6 +74,7 @@ class MigrateReport:
     refreshed: list[Name] = field(default_factory=list)
     seconds: float = 0.0
     run_id: str = ""
+    log: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -206,8 +207,11 @@ def migrate(
     """
     options = options or MigrateOptions()
     started = time.monotonic()
+    log = RunLog(progress)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
     restored = recover(target)
+    if restored.restored:
+        log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
     with Snapshot(source) as snap, connect(target, autocommit=True) as tconn:
         _guard(snap, tconn, target, options.protected)
         src_cat = snap.catalog()
@@ -263,14 +267,21 @@ def migrate(
                 f"not confirmed: QA database {dst_cat.database} was left as it was",
                 hint="type the database's name at the prompt, or pass --yes in scripts",
             )
+        log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
+        report.log = log.lines
         replica = can_use_replica_role(tconn)
         report.mode = "replica" if replica else "constraints"
         fks, triggers = _aside(plan, dst_cat, replica, src_cat)
         indexes = _deferred_indexes(plan, dst_cat)
         try:
             entries = journal.set_aside(tconn, run_id, fks, triggers, indexes)
+            log.note(
+                f"{report.mode} mode: set aside {len(fks)} foreign keys, {len(triggers)} "
+                f"triggers, {len(indexes)} indexes (journal: pgferry.journal)"
+            )
             with _replica_session(tconn, replica):
                 truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
+            log.note(f"emptied {len(plan.truncate)} tables")
             rebuild: dict[Name, list[journal.Entry]] = {}
             for e in entries:
                 if e.kind == "index":
@@ -281,7 +292,7 @@ def migrate(
                 plan.tables,
                 jobs=options.jobs,
                 replica=replica,
-                progress=progress,
+                progress=log,
                 indexes=rebuild,
             )
         finally:
@@ -289,6 +300,7 @@ def migrate(
             put_back = journal.restore(
                 tconn, dst_cat, analyzed=len(report.results) == len(plan.tables)
             )
+        log.note(f"put back {len(put_back.restored)} objects")
         report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
         for mv in plan.refresh:
             with tconn.transaction():
@@ -305,6 +317,10 @@ def migrate(
         report.counts = [
             CountCheck(tp.target, sent[tp.target], target_counts[tp.target]) for tp in plan.tables
         ]
+    log.note(
+        f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
+        f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
+    )
     report.seconds = time.monotonic() - started
     return report
 

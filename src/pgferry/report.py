@@ -65,7 +65,8 @@ def markdown(report: MigrateReport) -> str:
 
 
 def write(report: MigrateReport, folder: Path | None = None) -> tuple[Path, Path]:
-    """Write ``<run_id>.md`` and ``<run_id>.json`` under *folder*; return both paths."""
+    """Write ``migrate-<run_id>.md``, ``.json`` and ``.log`` under *folder*; return the
+    first two."""
     folder = folder or DEFAULT_DIR
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / f"migrate-{report.run_id}.md"
@@ -74,4 +75,6 @@ def write(report: MigrateReport, folder: Path | None = None) -> tuple[Path, Path
     js.write_text(
         mask(json.dumps(report.to_dict(), indent=2, default=str)) + "\n", encoding="utf-8"
     )
+    log = folder / f"migrate-{report.run_id}.log"
+    log.write_text(mask("\n".join(report.log)) + "\n", encoding="utf-8")
     return md, js
