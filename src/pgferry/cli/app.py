@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .demo import demo_command
 from .migrate import migrate_command
 from .sequences import sequences
 
@@ -27,3 +28,4 @@ def cli(traceback: bool) -> None:
 
 cli.add_command(sequences)
 cli.add_command(migrate_command)
+cli.add_command(demo_command)
