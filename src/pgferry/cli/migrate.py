@@ -9,7 +9,7 @@ import click
 
 from .. import config as configmod
 from .. import endpoints, report
-from ..errors import ExitCode
+from ..errors import ExitCode, RefusedError
 from ..migrate import MigrateOptions, check_counts, migrate
 from ..plan import Plan
 from . import render
@@ -105,8 +105,6 @@ def migrate_command(
         protected=cfg.protected,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
-        from ..errors import RefusedError
-
         raise RefusedError(
             f"refusing to replace the data of {dst.describe()} without confirmation",
             hint="pass --yes (no terminal to ask on)",

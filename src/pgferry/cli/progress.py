@@ -30,9 +30,13 @@ class BarProgress:
         self.bars = bars
         self.tasks: dict[TablePlan, TaskID] = {}
         self.lock = threading.Lock()
+        self.live = False
 
     def started(self, table: TablePlan) -> None:
         with self.lock:
+            if not self.live:  # only once loading starts: the confirmation prompt comes first
+                self.bars.start()
+                self.live = True
             self.tasks[table] = self.bars.add_task(
                 str(table.target), total=max(table.estimated_bytes, 1)
             )
@@ -79,7 +83,11 @@ def progress_for(*, as_json: bool) -> Iterator[ProgressProtocol]:
             TransferSpeedColumn(),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, transient=False) as bars:
-            yield BarProgress(bars)
+        bars = BarProgress(Progress(*columns, transient=False))
+        try:
+            yield bars
+        finally:
+            if bars.live:
+                bars.bars.stop()
     else:
         yield LineProgress()
