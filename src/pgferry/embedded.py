@@ -211,30 +211,44 @@ class Cluster:
                 f"(PostgreSQL {self.install.version}): {' | '.join(tail)} {log}".strip()
             )
 
+    def _runs_as_user(self, bindir: Path) -> bool:
+        assert self._user is not None
+        try:
+            probe = subprocess.run(
+                [str(bindir / "postgres"), "--version"],
+                capture_output=True,
+                user=self._user.pw_uid,
+                group=self._user.pw_gid,
+                extra_groups=[],
+                check=False,
+                timeout=30,
+            )
+        except (OSError, subprocess.SubprocessError):  # e.g. EACCES on a folder under /root
+            return False
+        return probe.returncode == 0
+
     def _usable_bindir(self) -> Path:
-        """The binaries, copied somewhere the server user can read when it cannot."""
-        if self._user is None:
+        """The binaries, copied somewhere the server user can read when it cannot
+        (a virtualenv under /root, say): the whole install tree, to a shared temp folder."""
+        if self._user is None or self._runs_as_user(self.install.bindir):
             return self.install.bindir
-        probe = subprocess.run(
-            [str(self.install.tool("postgres")), "--version"],
-            capture_output=True,
-            user=self._user.pw_uid,
-            group=self._user.pw_gid,
-            extra_groups=[],
-            check=False,
-        )
-        if probe.returncode == 0:
-            return self.install.bindir
-        # e.g. a virtualenv under /root: copy the install tree to a shared place
-        root = self.install.bindir.parent
         dest = Path(tempfile.gettempdir()) / f"pgferry-pginstall-{self.install.version}"
-        if not (dest / "bin" / "postgres").exists():
-            tmp = Path(tempfile.mkdtemp(prefix="pgferry-pginstall-"))
-            shutil.copytree(root, tmp / "tree", symlinks=True)
-            os.chmod(tmp, 0o755)
-            with contextlib.suppress(OSError):
-                (tmp / "tree").rename(dest)
-        os.chmod(dest, 0o755)
+        if not self._runs_as_user(dest / "bin"):
+            tmp = Path(tempfile.mkdtemp(prefix="pgferry-pginstall-tmp-"))
+            try:
+                shutil.copytree(self.install.bindir.parent, tmp / "tree", symlinks=True)
+                os.chmod(tmp / "tree", 0o755)
+                shutil.rmtree(dest, ignore_errors=True)
+                with contextlib.suppress(OSError):  # another process got there first
+                    (tmp / "tree").rename(dest)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        if not self._runs_as_user(dest / "bin"):
+            raise ClusterError(
+                f"user {self._user.pw_name} cannot run PostgreSQL from {self.install.bindir} "
+                f"nor from a copy in {dest}",
+                hint="set PGFERRY_PG_BIN to binaries that user can read",
+            )
         return dest / "bin"
 
     def start(self) -> Cluster:
