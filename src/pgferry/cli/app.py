@@ -8,6 +8,7 @@ from .. import __version__
 from .demo import demo_command
 from .migrate import migrate_command
 from .sequences import sequences
+from .verify import verify_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -29,3 +30,4 @@ def cli(traceback: bool) -> None:
 cli.add_command(sequences)
 cli.add_command(migrate_command)
 cli.add_command(demo_command)
+cli.add_command(verify_command)

@@ -13,6 +13,7 @@ from ..endpoints import mask
 from ..migrate import MigrateReport
 from ..plan import Plan
 from ..sequences import SequenceReport, SequenceState, Status
+from ..verify import VerifyReport
 
 
 def console() -> Console:
@@ -173,3 +174,26 @@ def migrate_summary(report: MigrateReport) -> None:
             f"copied {total} rows in {len(report.results)} tables in {report.seconds:.1f} s "
             f"({report.mode} mode): {verdict}"
         )
+
+
+def verify_table(report: VerifyReport) -> Table:
+    inserts = {i.table: i for i in report.inserts}
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("table", "production rows", "QA rows", "content", "new row"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    for t in report.tables:
+        if t.source_hash is None:
+            content = ""
+        else:
+            content = "[green]equal[/]" if t.source_hash == t.target_hash else "[red]differs[/]"
+        ins = inserts.get(t.target)
+        new_row = ""
+        if ins is not None:
+            new_row = {"ok": "[green]ok[/]", "collision": "[red]collides[/]"}.get(
+                ins.status, ins.status
+            )
+        rows_style = "" if t.source_rows == t.target_rows else "[red]"
+        table.add_row(
+            str(t.target), str(t.source_rows), f"{rows_style}{t.target_rows}", content, new_row
+        )
+    return table

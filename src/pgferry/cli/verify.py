@@ -1,0 +1,101 @@
+"""``pgferry verify``."""
+
+from __future__ import annotations
+
+import click
+
+from .. import endpoints
+from ..errors import ExitCode
+from ..verify import VerifyReport, verify
+from . import render
+from .options import json_option, schema_option
+
+
+@click.command("verify")
+@click.option(
+    "--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL). Only read."
+)
+@click.option("--to", "to_url", metavar="URL", help="QA (default: $QA_DATABASE_URL).")
+@click.option(
+    "--checksums",
+    is_flag=True,
+    help="Compare every table's content (an order-independent hash computed in each server), "
+    "and name the keys that differ.",
+)
+@click.option(
+    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
+)
+@click.option(
+    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
+)
+@schema_option
+@click.option(
+    "--no-insert-check",
+    is_flag=True,
+    help="Skip trying (and rolling back) one insert per table that takes every default.",
+)
+@json_option
+def verify_command(
+    from_url: str | None,
+    to_url: str | None,
+    checksums: bool,
+    tables: tuple[str, ...],
+    exclude: tuple[str, ...],
+    schemas: tuple[str, ...],
+    no_insert_check: bool,
+    as_json: bool,
+) -> None:
+    """Prove QA matches production, and that QA works.
+
+    Row counts per table (each side from one snapshot), content checksums with
+    --checksums, sequences clear of their data, foreign keys present and
+    validated (orphans counted), and one insert per table that takes every
+    default, always rolled back.  Exit codes: 0 all good, 1 a check failed.
+    """
+    src = endpoints.resolve(from_url, role="prod")
+    dst = endpoints.resolve(to_url, role="qa")
+    report = verify(
+        src,
+        dst,
+        checksums=checksums,
+        tables=tables,
+        exclude=exclude,
+        schemas=schemas or ((dst.schema,) if dst.schema else ()),
+        inserts=not no_insert_check,
+    )
+    if as_json:
+        render.print_json(report.to_dict())
+    else:
+        _show(report)
+    if not report.ok:
+        raise click.exceptions.Exit(int(ExitCode.FOUND))
+
+
+def _show(report: VerifyReport) -> None:
+    out = render.console()
+    out.print(render.verify_table(report))
+    for p in report.plan.blocking:
+        out.print(f"[red]schema: {p.message}[/]")
+    for t in report.tables:
+        for d in t.differences:
+            out.print(f"[red]{t.target}: {d}[/]")
+    if report.sequences is not None:
+        for s in report.sequences.behind:
+            out.print(
+                f"[red]sequence {s.name} is behind: next value {s.next_value}, data up to "
+                f"{s.data_extreme} ({s.extreme_at}); fix: pgferry sequences fix[/]"
+            )
+    for f in report.foreign_keys:
+        if not f.ok:
+            more = f", {f.orphans} orphan rows, e.g. {f.example}" if f.orphans else ""
+            out.print(f"[red]foreign key {f.table}.{f.name}: {f.status}{more}[/]")
+    for i in report.inserts:
+        if i.status == "collision":
+            out.print(f"[red]a new row in {i.table} collides: {i.detail}[/]")
+        elif i.status in ("error", "not tested") and i.detail:
+            out.print(f"[dim]insert into {i.table} {i.status}: {i.detail}[/]")
+        if i.consumed:
+            out.print(f"[dim]the insert check consumed one value of {', '.join(i.consumed)}[/]")
+    verdict = "[green]QA matches production[/]" if report.ok else "[red]QA does NOT match[/]"
+    how = " with checksums" if report.checksums else ""
+    out.print(f"{len(report.tables)} tables compared{how}: {verdict}")
