@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench docs clean
+.PHONY: install demo test lint format bench bench-sequences bench-migrate docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench scripts
 	$(BIN)/ruff format src tests bench scripts
 
+# `make bench` runs every benchmark, one after the other, each with $(BENCH_ARGS):
+# there, pass only options they all take (--pg-major N).
 bench: $(STAMP)
 	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/migrate_bench.py $(BENCH_ARGS)
+
+bench-sequences: $(STAMP)
+	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
+
+bench-migrate: $(STAMP)
+	$(BIN)/python bench/migrate_bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/cli_reference.py
