@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .demo import demo_command
+from .init import init_command
 from .migrate import migrate_command
 from .sequences import sequences
 from .verify import verify_command
@@ -30,4 +31,5 @@ def cli(traceback: bool) -> None:
 cli.add_command(sequences)
 cli.add_command(migrate_command)
 cli.add_command(demo_command)
+cli.add_command(init_command)
 cli.add_command(verify_command)
