@@ -11,7 +11,8 @@ command that writes to a database) puts it back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,7 +160,12 @@ _ENABLE = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER", "R": "ENABLE REP
 
 
 def restore(
-    conn: psycopg.Connection[Any], catalog: Catalog | None = None, *, analyzed: bool = False
+    conn: psycopg.Connection[Any],
+    catalog: Catalog | None = None,
+    *,
+    analyzed: bool = False,
+    connect: Callable[[], psycopg.Connection[Any]] | None = None,
+    jobs: int = 1,
 ) -> RestoreResult:
     """Put back everything the journal holds: indexes, triggers, then foreign keys.
 
@@ -218,20 +224,65 @@ def restore(
             # journal, and the next restore (after the next load) adds it.
             reason = (exc.diag.message_primary or str(exc)).strip()
             failed.append((e, f"not put back yet, kept in {SCHEMA}.journal: {reason}"))
-    for e in fks:
-        if not e.validated or e.table in partitioned:
-            continue
-        try:
-            with conn.transaction():
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
-                        e.table.ident, sql.Identifier(e.name)
-                    )
-                )
-                conn.execute(queries.load("journal_done"), (e.id,))
-        except psycopg.Error as exc:
-            failed.append((e, (exc.diag.message_primary or str(exc)).strip()))
+    to_validate = [e for e in fks if e.validated and e.table not in partitioned]
+    failed += _validate(conn, to_validate, connect=connect, jobs=jobs)
     return RestoreResult(tuple(entries), tuple(failed))
+
+
+def _validate_one(conn: psycopg.Connection[Any], e: Entry) -> str | None:
+    """VALIDATE one foreign key and forget it, in one transaction; the reason on failure."""
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                    e.table.ident, sql.Identifier(e.name)
+                )
+            )
+            conn.execute(queries.load("journal_done"), (e.id,))
+    except psycopg.Error as exc:
+        return (exc.diag.message_primary or str(exc)).strip()
+    return None
+
+
+def _validate(
+    conn: psycopg.Connection[Any],
+    entries: list[Entry],
+    *,
+    connect: Callable[[], psycopg.Connection[Any]] | None,
+    jobs: int,
+) -> list[tuple[Entry, str]]:
+    """Validate foreign keys, a table's keys in one session and tables side by side.
+
+    Validations of one table take the same lock and would queue anyway; those of
+    different tables scan different data and run in parallel with *connect*.
+    """
+    by_table: dict[Name, list[Entry]] = {}
+    for e in entries:
+        by_table.setdefault(e.table, []).append(e)
+    groups = sorted(by_table.values(), key=len, reverse=True)
+    workers = min(jobs, len(groups)) if connect is not None else 1
+
+    def run(session: psycopg.Connection[Any], share: list[list[Entry]]) -> list[tuple[Entry, str]]:
+        out = []
+        for group in share:
+            for e in group:
+                if (why := _validate_one(session, e)) is not None:
+                    out.append((e, why))
+        return out
+
+    if workers <= 1 or connect is None:
+        return run(conn, groups)
+    shares = [groups[k::workers] for k in range(workers)]
+    failed: list[tuple[Entry, str]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def in_own_session(share: list[list[Entry]]) -> list[tuple[Entry, str]]:
+            with connect() as session:
+                return run(session, share)
+
+        for part in pool.map(in_own_session, shares):
+            failed += part
+    return failed
 
 
 def _referenced(e: Entry) -> Name | None:

@@ -298,7 +298,11 @@ def migrate(
         finally:
             # the workers analysed every table they loaded; after a failure, analyse here
             put_back = journal.restore(
-                tconn, dst_cat, analyzed=len(report.results) == len(plan.tables)
+                tconn,
+                dst_cat,
+                analyzed=len(report.results) == len(plan.tables),
+                connect=lambda: connect(target, autocommit=True),
+                jobs=options.jobs,
             )
         log.note(f"put back {len(put_back.restored)} objects")
         report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
