@@ -214,8 +214,7 @@ def migrate(
         log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
     with Snapshot(source) as snap, connect(target, autocommit=True) as tconn:
         _guard(snap, tconn, target, options.protected)
-        src_cat = snap.catalog()
-        dst_cat = read_catalog(tconn)
+        src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
         plan = build_plan(
             src_cat,
             dst_cat,
@@ -223,25 +222,7 @@ def migrate(
             exclude=options.exclude,
             schemas=options.schemas,
         )
-        filtered = snap.rls_filtered(
-            [tp.source for tp in plan.tables if (t := src_cat.table(tp.source)) and t.rls_enabled]
-        )
-        if filtered:
-            plan = replace(
-                plan,
-                problems=(
-                    *plan.problems,
-                    *(
-                        Problem(
-                            Severity.BLOCKING,
-                            name,
-                            f"row-level security would hide rows of {name} from production "
-                            f"role {src_cat.role}",
-                        )
-                        for name in filtered
-                    ),
-                ),
-            )
+        plan, filtered = _with_rls_problems(plan, snap, src_cat)
         report = MigrateReport(
             source=source.describe(),
             target=target.describe(),
@@ -249,84 +230,140 @@ def migrate(
             dry_run=options.dry_run,
             restored_before=len(restored.restored),
             run_id=run_id,
+            log=log.lines,
         )
         if options.dry_run:
             report.seconds = time.monotonic() - started
             return report
-        if filtered:
-            raise PrivilegeError(
-                "row-level security would hide rows of "
-                f"{', '.join(str(n) for n in filtered)} from production role {src_cat.role}: "
-                "the copy would be partial, nothing was written",
-                hint="read production as the tables' owner or a role with BYPASSRLS, "
-                "or leave those tables out with --exclude",
-            )
-        plan.raise_if_blocked()
-        if confirm is not None and not confirm(plan, dst_cat.database):
-            raise RefusedError(
-                f"not confirmed: QA database {dst_cat.database} was left as it was",
-                hint="type the database's name at the prompt, or pass --yes in scripts",
-            )
+        _refuse_before_writing(plan, filtered, src_cat, dst_cat, confirm)
         log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
-        report.log = log.lines
-        replica = can_use_replica_role(tconn)
-        report.mode = "replica" if replica else "constraints"
-        fks, triggers = _aside(plan, dst_cat, replica, src_cat)
-        indexes = _deferred_indexes(plan, dst_cat)
-        try:
-            entries = journal.set_aside(tconn, run_id, fks, triggers, indexes)
-            log.note(
-                f"{report.mode} mode: set aside {len(fks)} foreign keys, {len(triggers)} "
-                f"triggers, {len(indexes)} indexes (journal: pgferry.journal)"
-            )
-            with _replica_session(tconn, replica):
-                truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
-            log.note(f"emptied {len(plan.truncate)} tables")
-            rebuild: dict[Name, list[journal.Entry]] = {}
-            for e in entries:
-                if e.kind == "index":
-                    rebuild.setdefault(e.table, []).append(e)
-            report.results = run_copies(
-                snap,
-                target,
-                plan.tables,
-                jobs=options.jobs,
-                replica=replica,
-                progress=log,
-                indexes=rebuild,
-            )
-        finally:
-            # the workers analysed every table they loaded; after a failure, analyse here
-            put_back = journal.restore(
-                tconn,
-                dst_cat,
-                analyzed=len(report.results) == len(plan.tables),
-                connect=lambda: connect(target, autocommit=True),
-                jobs=options.jobs,
-            )
-        log.note(f"put back {len(put_back.restored)} objects")
-        report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
-        for mv in plan.refresh:
-            with tconn.transaction():
-                tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
-            report.refreshed.append(mv)
-        positions = snap.sequence_positions(src_cat)
-        report.sequences = fix_sequences(
-            tconn, positions=positions, schemas=options.schemas or None
-        )
-        # production's side of the comparison is what its COPY reported sending
-        # from the snapshot: no second scan of production
-        sent = {r.table.target: r.source_rows for r in report.results}
-        target_counts = count_rows(tconn, [(tp.target, tp.only) for tp in plan.tables])
-        report.counts = [
-            CountCheck(tp.target, sent[tp.target], target_counts[tp.target]) for tp in plan.tables
-        ]
+        _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+        _afterwards(snap, tconn, target, plan, src_cat, options, report)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:
+    """Add a blocking problem for each table row-level security would filter."""
+    filtered = snap.rls_filtered(
+        [tp.source for tp in plan.tables if (t := src_cat.table(tp.source)) and t.rls_enabled]
+    )
+    problems = tuple(
+        Problem(
+            Severity.BLOCKING,
+            name,
+            f"row-level security would hide rows of {name} from production role {src_cat.role}",
+        )
+        for name in filtered
+    )
+    return (replace(plan, problems=(*plan.problems, *problems)) if problems else plan), filtered
+
+
+def _refuse_before_writing(
+    plan: Plan,
+    filtered: list[Name],
+    src_cat: Catalog,
+    dst_cat: Catalog,
+    confirm: Callable[[Plan, str], bool] | None,
+) -> None:
+    if filtered:
+        raise PrivilegeError(
+            "row-level security would hide rows of "
+            f"{', '.join(str(n) for n in filtered)} from production role {src_cat.role}: "
+            "the copy would be partial, nothing was written",
+            hint="read production as the tables' owner or a role with BYPASSRLS, "
+            "or leave those tables out with --exclude",
+        )
+    plan.raise_if_blocked()
+    if confirm is not None and not confirm(plan, dst_cat.database):
+        raise RefusedError(
+            f"not confirmed: QA database {dst_cat.database} was left as it was",
+            hint="type the database's name at the prompt, or pass --yes in scripts",
+        )
+
+
+def _load(
+    snap: Snapshot,
+    tconn: psycopg.Connection[Any],
+    target: Endpoint,
+    plan: Plan,
+    src_cat: Catalog,
+    dst_cat: Catalog,
+    options: MigrateOptions,
+    report: MigrateReport,
+    log: RunLog,
+) -> None:
+    """Set aside -> empty -> copy -> put back; what was set aside comes back even on failure."""
+    replica = can_use_replica_role(tconn)
+    report.mode = "replica" if replica else "constraints"
+    fks, triggers = _aside(plan, dst_cat, replica, src_cat)
+    indexes = _deferred_indexes(plan, dst_cat)
+    try:
+        entries = journal.set_aside(tconn, report.run_id, fks, triggers, indexes)
+        log.note(
+            f"{report.mode} mode: set aside {len(fks)} foreign keys, {len(triggers)} "
+            f"triggers, {len(indexes)} indexes (journal: pgferry.journal)"
+        )
+        with _replica_session(tconn, replica):
+            truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
+        log.note(f"emptied {len(plan.truncate)} tables")
+        rebuild: dict[Name, list[journal.Entry]] = {}
+        for e in entries:
+            if e.kind == "index":
+                rebuild.setdefault(e.table, []).append(e)
+        report.results = run_copies(
+            snap,
+            target,
+            plan.tables,
+            jobs=options.jobs,
+            replica=replica,
+            progress=log,
+            indexes=rebuild,
+        )
+    finally:
+        # the workers analysed every table they loaded; after a failure, analyse here
+        put_back = journal.restore(
+            tconn,
+            dst_cat,
+            analyzed=len(report.results) == len(plan.tables),
+            connect=lambda: connect(target, autocommit=True),
+            jobs=options.jobs,
+        )
+    log.note(f"put back {len(put_back.restored)} objects")
+    report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
+
+
+def _afterwards(
+    snap: Snapshot,
+    tconn: psycopg.Connection[Any],
+    target: Endpoint,
+    plan: Plan,
+    src_cat: Catalog,
+    options: MigrateOptions,
+    report: MigrateReport,
+) -> None:
+    """Refresh materialized views, fix sequences, compare row counts."""
+    for mv in plan.refresh:
+        with tconn.transaction():
+            tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
+        report.refreshed.append(mv)
+    report.sequences = fix_sequences(
+        tconn,
+        positions=snap.sequence_positions(src_cat),
+        schemas=options.schemas or None,
+        connect=lambda: connect(target, read_only=True, autocommit=True),
+    )
+    # production's side of the comparison is what its COPY reported sending from
+    # the snapshot: no second scan of production
+    sent = {r.table.target: r.source_rows for r in report.results}
+    target_counts = count_rows(tconn, [(tp.target, tp.only) for tp in plan.tables])
+    report.counts = [
+        CountCheck(tp.target, sent[tp.target], target_counts[tp.target]) for tp in plan.tables
+    ]
 
 
 def _partitioned(tables: Sequence[Name], catalog: Catalog) -> set[Name]:
