@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-sequences bench-migrate docs clean
+.PHONY: install demo test lint format bench bench-sequences bench-migrate bench-verify docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,12 +35,16 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/migrate_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/verify_bench.py $(BENCH_ARGS)
 
 bench-sequences: $(STAMP)
 	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
 
 bench-migrate: $(STAMP)
 	$(BIN)/python bench/migrate_bench.py $(BENCH_ARGS)
+
+bench-verify: $(STAMP)
+	$(BIN)/python bench/verify_bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/cli_reference.py

@@ -40,7 +40,8 @@ PRISMA_PARAMS = frozenset(
 
 #: Settings pinned on every session, as pg_dump pins them: without these, dates
 #: swap under a DMY DateStyle, negative intervals change sign between styles,
-#: floats lose digits, and row-level security hides rows silently.
+#: floats lose digits, and row-level security hides rows silently.  bytea_output
+#: and lc_monetary make bytea and money read the same as text on both sides.
 PINNED_SETTINGS: Mapping[str, str] = {
     "DateStyle": "ISO",
     "IntervalStyle": "postgres",
@@ -50,6 +51,8 @@ PINNED_SETTINGS: Mapping[str, str] = {
     "standard_conforming_strings": "on",
     "row_security": "off",
     "search_path": "",
+    "bytea_output": "hex",
+    "lc_monetary": "C",
 }
 
 #: Environment variables read for each role, first set wins.

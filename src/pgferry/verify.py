@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 
 from .catalog import Catalog, Constraint, ConstraintType, Name, RelKind
+from .catalog import Sequence as CatalogSequence
 from .endpoints import Endpoint, connect
 from .plan import Plan, TablePlan, build_plan
 from .sequences import SequenceReport, check_sequences
@@ -140,12 +141,52 @@ class VerifyReport:
 
 # -- content ----------------------------------------------------------------------
 
+#: Output settings the endpoints do not pin but a row's text form depends on:
+#: set on every session that hashes, so both servers write values alike.
+HASH_SETTINGS = {"bytea_output": "hex", "lc_monetary": "C"}
 
-def _row(columns: Sequence[str]) -> sql.Composable:
+
+def pin_output(conn: psycopg.Connection[Any]) -> None:
+    """Set :data:`HASH_SETTINGS` for the session (allowed in a read-only transaction)."""
+    query = "SELECT " + ", ".join("pg_catalog.set_config(%s, %s, false)" for _ in HASH_SETTINGS)
+    conn.execute(query, [x for kv in HASH_SETTINGS.items() for x in kv])
+
+
+Columns = Sequence[sql.Composable]
+
+
+def plain(columns: Sequence[str]) -> list[sql.Composable]:
+    return [sql.Identifier(c) for c in columns]
+
+
+def source_columns(tp: TablePlan, source: Catalog, target: Catalog) -> list[sql.Composable]:
+    """Production's columns as QA holds them: a column whose type differs (a safe
+    cast, copied as text) is written as text and read as QA's type, exactly what
+    the text COPY did, so ``json`` -> ``jsonb``, ``char(4)`` -> ``text`` or
+    ``real`` -> ``double precision`` hash alike when the values are equal."""
+    src, dst = source.table(tp.source), target.table(tp.target)
+    out: list[sql.Composable] = []
+    for name in tp.columns:
+        s = src.column(name) if src is not None else None
+        d = dst.column(name) if dst is not None else None
+        if s is None or d is None or s.type == d.type:
+            out.append(sql.Identifier(name))
+        else:
+            # format('%s') writes the value with its type's output function, as COPY
+            # does (a cast to text would drop char(n)'s padding)
+            out.append(
+                sql.SQL(
+                    "(CASE WHEN {c} IS NOT NULL THEN pg_catalog.format('%s', {c}) END)::{t}"
+                ).format(c=sql.Identifier(name), t=sql.SQL(d.type))
+            )
+    return out
+
+
+def _row(columns: Columns) -> sql.Composable:
     """The row as text under the pinned settings: the same on both servers."""
     if not columns:
         return sql.SQL("''")
-    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(columns))
 
 
 def _from(name: Name, only: bool) -> sql.Composed:
@@ -153,79 +194,102 @@ def _from(name: Name, only: bool) -> sql.Composed:
 
 
 def table_hash(
-    conn: psycopg.Connection[Any], name: Name, columns: Sequence[str], only: bool
+    conn: psycopg.Connection[Any],
+    name: Name,
+    columns: Sequence[str],
+    only: bool,
+    expressions: Columns | None = None,
 ) -> tuple[int, int]:
-    """(rows, order-independent hash of the content) computed inside the server."""
+    """(rows, order-independent hash of the content) computed inside the server.
+
+    *expressions* replace the plain *columns* where given (see :func:`source_columns`).
+    """
+    cols = plain(columns) if expressions is None else expressions
     row = conn.execute(
         sql.SQL(
             "SELECT count(*), coalesce(sum(pg_catalog.hashtextextended({row}, 0)), 0) FROM {t}"
-        ).format(row=_row(columns), t=_from(name, only))
+        ).format(row=_row(cols), t=_from(name, only))
     ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
 
 
-def _key(columns: Sequence[str]) -> sql.Composable:
-    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+def _key(columns: Columns) -> sql.Composable:
+    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(columns))
 
 
-def _buckets(
-    conn: psycopg.Connection[Any], tp: TablePlan, name: Name, key: Sequence[str]
-) -> dict[int, tuple[int, int]]:
+@dataclass(frozen=True)
+class _Side:
+    """One side of a table's comparison: where to read and how to read each column."""
+
+    name: Name
+    only: bool
+    columns: tuple[sql.Composable, ...]  # the row, in the plan's column order
+    key: tuple[sql.Composable, ...]
+
+
+def _buckets(conn: psycopg.Connection[Any], side: _Side) -> dict[int, tuple[int, int]]:
     rows = conn.execute(
         sql.SQL(
             "SELECT pg_catalog.hashtextextended({key}, 7) & {mask}, count(*), "
             "sum(pg_catalog.hashtextextended({row}, 0)) FROM {t} GROUP BY 1"
         ).format(
-            key=_key(key),
+            key=_key(side.key),
             mask=sql.Literal(BUCKETS - 1),
-            row=_row(tp.columns),
-            t=_from(name, tp.only),
+            row=_row(side.columns),
+            t=_from(side.name, side.only),
         )
     ).fetchall()
     return {int(b): (int(n), int(h)) for b, n, h in rows}
 
 
 def _bucket_rows(
-    conn: psycopg.Connection[Any], tp: TablePlan, name: Name, key: Sequence[str], bucket: int
-) -> dict[str, int]:
+    conn: psycopg.Connection[Any], side: _Side, buckets: Sequence[int]
+) -> dict[str, list[int]]:
+    """Key text -> the row hashes under that key, for the rows in *buckets* (one scan)."""
     rows = conn.execute(
         sql.SQL(
             "SELECT {key}, pg_catalog.hashtextextended({row}, 0) FROM {t} "
-            "WHERE pg_catalog.hashtextextended({key}, 7) & {mask} = {b}"
+            "WHERE pg_catalog.hashtextextended({key}, 7) & {mask} = ANY({b})"
         ).format(
-            key=_key(key),
-            row=_row(tp.columns),
-            t=_from(name, tp.only),
+            key=_key(side.key),
+            row=_row(side.columns),
+            t=_from(side.name, side.only),
             mask=sql.Literal(BUCKETS - 1),
-            b=sql.Literal(bucket),
+            b=sql.Literal(list(buckets)),
         )
     ).fetchall()
-    return {str(k): int(h) for k, h in rows}
+    out: dict[str, list[int]] = {}
+    for k, h in rows:
+        out.setdefault(str(k), []).append(int(h))
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def _differences(
-    src: psycopg.Connection[Any], dst: psycopg.Connection[Any], tp: TablePlan, key: Sequence[str]
+    src: psycopg.Connection[Any],
+    dst: psycopg.Connection[Any],
+    left: _Side,
+    right: _Side,
+    key: Sequence[str],
 ) -> tuple[str, ...]:
-    """Narrow a differing table down to example keys: hash buckets of the key, then rows."""
-    a, b = _buckets(src, tp, tp.source, key), _buckets(dst, tp, tp.target, key)
-    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    """Narrow a differing table down to example keys: hash buckets of the key, then
+    the rows of the first few differing buckets (one more scan per side)."""
+    a, b = _buckets(src, left), _buckets(dst, right)
+    differing = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))[:EXAMPLES]
+    if not differing:
+        return ()
     label = ", ".join(key)
+    lrows, rrows = _bucket_rows(src, left, differing), _bucket_rows(dst, right, differing)
     out: list[str] = []
-    for bucket in differing:
-        left, right = (
-            _bucket_rows(src, tp, tp.source, key, bucket),
-            _bucket_rows(dst, tp, tp.target, key, bucket),
-        )
-        for k in sorted(set(left) | set(right)):
-            if k not in right:
-                out.append(f"missing in QA: ({label})={k}")
-            elif k not in left:
-                out.append(f"only in QA: ({label})={k}")
-            elif left[k] != right[k]:
-                out.append(f"differs: ({label})={k}")
-            if len(out) >= EXAMPLES:
-                return tuple(out)
+    for k in sorted(set(lrows) | set(rrows)):
+        if k not in rrows:
+            out.append(f"missing in QA: ({label})={k}")
+        elif k not in lrows:
+            out.append(f"only in QA: ({label})={k}")
+        elif lrows[k] != rrows[k]:
+            out.append(f"differs: ({label})={k}")
+        if len(out) >= EXAMPLES:
+            break
     return tuple(out)
 
 
@@ -271,10 +335,24 @@ def count_orphans(conn: psycopg.Connection[Any], fk: Constraint) -> tuple[int, s
     return n, example
 
 
+def _same_fk(a: Constraint, b: Constraint) -> bool:
+    """The same foreign key, whatever it is called in each database."""
+    return (a.table, a.columns, a.ref_table, a.ref_columns) == (
+        b.table,
+        b.columns,
+        b.ref_table,
+        b.ref_columns,
+    )
+
+
 def check_foreign_keys(
     conn: psycopg.Connection[Any], qa: Catalog, prod: Catalog | None, tables: set[Name]
 ) -> list[ForeignKeyCheck]:
-    """QA's foreign keys on *tables*: present (as in production), validated, no orphans."""
+    """QA's foreign keys on *tables*: present (as in production), validated, no orphans.
+
+    A production key counts as present when QA has one of that name or one on
+    the same columns referencing the same columns (a renamed constraint).
+    """
     out: list[ForeignKeyCheck] = []
     qa_fks = {(fk.table, fk.name): fk for fk in qa.foreign_keys() if fk.table in tables}
     for fk in qa_fks.values():
@@ -284,9 +362,19 @@ def check_foreign_keys(
             n, ex = count_orphans(conn, fk)
             out.append(ForeignKeyCheck(fk.table, fk.name, "not valid", n, ex))
     for fk in prod.foreign_keys() if prod is not None else ():
-        if fk.table in tables and (fk.table, fk.name) not in qa_fks and qa.table(fk.table):
-            n, ex = count_orphans(conn, fk)
-            out.append(ForeignKeyCheck(fk.table, fk.name, "missing in QA", n, ex))
+        if fk.table not in tables or qa.table(fk.table) is None:
+            continue
+        if (fk.table, fk.name) in qa_fks or any(_same_fk(fk, q) for q in qa_fks.values()):
+            continue
+        if fk.ref_table is None or qa.table(fk.ref_table) is None:
+            out.append(
+                ForeignKeyCheck(
+                    fk.table, fk.name, "missing in QA", example=f"{fk.ref_table} is not in QA"
+                )
+            )
+            continue
+        n, ex = count_orphans(conn, fk)
+        out.append(ForeignKeyCheck(fk.table, fk.name, "missing in QA", n, ex))
     return out
 
 
@@ -316,13 +404,81 @@ def _key_columns(detail: str) -> set[str]:
     return {part.strip().strip('"') for part in m.group(1).split(",")}
 
 
+#: Sequences read per statement when the insert check watches them all.
+_STATE_BATCH = 200
+
+_State = tuple[int, bool]  # (last_value, is_called)
+
+
+def _states(
+    conn: psycopg.Connection[Any], sequences: Sequence[CatalogSequence]
+) -> dict[int, _State]:
+    """oid -> (last_value, is_called) of each of *sequences* the session can read
+    (a batch that fails, say for a schema the role may not use, is read one by one)."""
+    out: dict[int, _State] = {}
+
+    def read(part: Sequence[CatalogSequence]) -> None:
+        query = sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {oid}::oid, last_value, is_called FROM {s}").format(
+                oid=sql.Literal(s.oid), s=s.name.ident
+            )
+            for s in part
+        )
+        for oid, last, called in conn.execute(query).fetchall():
+            out[int(oid)] = (int(last), bool(called))
+
+    for start in range(0, len(sequences), _STATE_BATCH):
+        part = sequences[start : start + _STATE_BATCH]
+        try:
+            read(part)
+        except psycopg.Error:
+            for s in part:
+                try:
+                    read([s])
+                except psycopg.Error:
+                    continue
+    return out
+
+
+def _currval(conn: psycopg.Connection[Any], seq: CatalogSequence) -> int | None:
+    """The value this session last took from *seq*, None when it took none."""
+    try:
+        row = conn.execute("SELECT pg_catalog.currval(%s::oid::regclass)", (seq.oid,)).fetchone()
+    except psycopg.Error:
+        return None
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _one_take(seq: CatalogSequence, before: _State) -> _State:
+    """The state *seq* is in once one value was taken from *before* (and the
+    session cached ``cache - 1`` more)."""
+    last, called = before
+    first = last + seq.increment if called else last
+    return first + seq.increment * (max(seq.cache, 1) - 1), True
+
+
+def _fires_on_insert(qa: Catalog, table: Name) -> bool:
+    """A trigger on *table* runs on INSERT in an ordinary session: it may take
+    values of any sequence (an audit table's, for one)."""
+    return any(
+        t.table == table and t.enabled in ("O", "A") and "INSERT" in t.definition.upper()
+        for t in qa.triggers
+    )
+
+
 def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> InsertCheck:
     """Insert one row that takes every default, then roll back.
 
     A unique violation on a key that holds a defaulted column is the error the
-    application would meet.  Sequences are put back where this check left them
-    one value further, unless another session took a value meanwhile (then the
-    check says which one it consumed).
+    application would meet.  Nothing is left behind in the tables (the insert is
+    rolled back).  Sequences are not transactional: every sequence the insert
+    can move (those feeding the table's defaulted columns, and all of them when
+    a trigger fires on insert) is read before and after, and one that moved by
+    exactly the value this check took is set back where it was (``is_called``
+    included), in one statement that does so only if nobody took a value since.
+    A sequence that cannot be put back (no UPDATE privilege, another session
+    took values meanwhile) is reported in ``consumed``.  A sequence the role
+    may not read is watched through ``currval`` instead (feeding ones only).
     """
     defaulted, copied = _defaulted(qa, table)
     if not defaulted:
@@ -330,16 +486,13 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
     feeding = [
         s
         for s in qa.sequences
-        for f in s.feeds
-        if f.column.table == table and f.column.column in defaulted
+        if any(f.column.table == table and f.column.column in defaulted for f in s.feeds)
     ]
-    before = {
-        s.name: conn.execute(
-            sql.SQL("SELECT last_value, is_called FROM {}").format(s.name.ident)
-        ).fetchone()
-        for s in feeding
-        if s.can_select
-    }
+    watched = list(qa.sequences) if _fires_on_insert(qa, table) else feeding
+    readable = [s for s in watched if s.can_select]
+    blind = [s for s in feeding if not s.can_select]
+    before = _states(conn, readable)
+    taken_before = {s.oid: _currval(conn, s) for s in blind}
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in copied)
     if copied:
         insert = sql.SQL("INSERT INTO {t} ({cols}) SELECT {cols} FROM {t} LIMIT 1").format(
@@ -348,15 +501,13 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
     else:
         insert = sql.SQL("INSERT INTO {t} DEFAULT VALUES").format(t=table.ident)
     result: InsertCheck
-    taken: dict[Name, int] = {}
     conn.execute("BEGIN")
     try:
-        conn.execute(insert)
-        for s in feeding:
-            row = conn.execute("SELECT pg_catalog.currval(%s::regclass)", (s.oid,)).fetchone()
-            if row:
-                taken[s.name] = int(row[0])
-        result = InsertCheck(table, "ok")
+        cur = conn.execute(insert)
+        if cur.rowcount == 0:
+            result = InsertCheck(table, "not tested", "the table is empty: no row to copy from")
+        else:
+            result = InsertCheck(table, "ok")
     except psycopg.errors.UniqueViolation as exc:
         detail = (exc.diag.message_detail or exc.diag.message_primary or "").strip()
         fed = {f.column.column for s in feeding for f in s.feeds if f.column.table == table}
@@ -371,22 +522,25 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
         result = InsertCheck(table, "error", (exc.diag.message_primary or str(exc)).strip())
     finally:
         conn.execute("ROLLBACK")
+    after = _states(conn, readable)
     consumed: list[str] = []
-    for s in feeding:
-        if s.name not in before or before[s.name] is None:
+    for s in readable:
+        was, now = before.get(s.oid), after.get(s.oid)
+        if was is None or now is None or now == was:
             continue
-        last, called = before[s.name]  # type: ignore[misc]
-        if not s.can_update:
-            consumed.append(str(s.name))
-            continue
-        row = conn.execute(
-            sql.SQL(
-                "SELECT pg_catalog.setval(%s::oid::regclass, %s, %s) FROM {rel} "
-                "WHERE last_value = %s AND is_called"
-            ).format(rel=s.name.ident),
-            (s.oid, last, called, taken.get(s.name, last + s.increment)),
-        ).fetchone()
-        if row is None and s.name in taken:
+        if s.can_update and now == _one_take(s, was):
+            row = conn.execute(
+                sql.SQL(
+                    "SELECT pg_catalog.setval(%s::oid::regclass, %s, %s) FROM {rel} "
+                    "WHERE last_value = %s AND is_called"
+                ).format(rel=s.name.ident),
+                (s.oid, was[0], was[1], now[0]),
+            ).fetchone()
+            if row is not None:
+                continue
+        consumed.append(str(s.name))
+    for s in blind:
+        if _currval(conn, s) not in (None, taken_before[s.oid]):
             consumed.append(str(s.name))
     return InsertCheck(result.table, result.status, result.detail, tuple(consumed))
 
@@ -395,26 +549,29 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
 
 
 def _hash_all(
-    snap: Snapshot, tables: Sequence[TablePlan], source: bool, jobs: int
+    snap: Snapshot, sides: Sequence[tuple[Name, _Side, int]], jobs: int
 ) -> dict[Name, tuple[int, int]]:
-    """Hash *tables* on one side with up to *jobs* sessions sharing the snapshot."""
+    """Hash each (target name, side, size) with up to *jobs* sessions sharing the
+    snapshot, the largest tables first, each session taking the next table."""
     out: dict[Name, tuple[int, int]] = {}
-    todo = sorted(tables, key=lambda t: t.estimated_bytes, reverse=True)
-    shares = [todo[k::jobs] for k in range(jobs)]
+    todo = sorted(sides, key=lambda x: x[2], reverse=True)
 
-    def work(share: list[TablePlan]) -> dict[Name, tuple[int, int]]:
-        done: dict[Name, tuple[int, int]] = {}
-        if not share:
-            return done
+    def work(todo: list[tuple[Name, _Side, int]]) -> None:
         with snap.worker() as conn:
-            for tp in share:
-                name = tp.source if source else tp.target
-                done[tp.target] = table_hash(conn, name, tp.columns, tp.only)
-        return done
+            pin_output(conn)
+            while todo:
+                try:
+                    target, side, _ = todo.pop(0)
+                except IndexError:
+                    return
+                out[target] = table_hash(conn, side.name, (), side.only, side.columns)
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for part in pool.map(work, shares):
-            out.update(part)
+    workers = max(1, min(jobs, len(todo)))
+    if not todo:
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for f in [pool.submit(work, todo) for _ in range(workers)]:
+            f.result()
     return out
 
 
@@ -435,25 +592,30 @@ def verify(
         plan = build_plan(prod_cat, qa_cat, tables=tables, exclude=exclude, schemas=schemas)
         report = VerifyReport(source.describe(), target.describe(), plan, checksums=checksums)
         if checksums:
+            left, right = _sides(plan, prod_cat, qa_cat)
+            pin_output(prod.conn)
+            pin_output(qa.conn)
             with ThreadPoolExecutor(max_workers=2) as pool:
-                left = pool.submit(_hash_all, prod, plan.tables, True, jobs)
-                right = pool.submit(_hash_all, qa, plan.tables, False, jobs)
-                a, b = left.result(), right.result()
+                fa = pool.submit(
+                    _hash_all,
+                    prod,
+                    [(tp.target, left[tp.target], tp.estimated_bytes) for tp in plan.tables],
+                    jobs,
+                )
+                fb = pool.submit(
+                    _hash_all,
+                    qa,
+                    [(tp.target, right[tp.target], tp.estimated_bytes) for tp in plan.tables],
+                    jobs,
+                )
+                a, b = fa.result(), fb.result()
             for tp in plan.tables:
                 (ns, hs), (nt, ht) = a[tp.target], b[tp.target]
                 check = TableCheck(tp.source, tp.target, ns, nt, hs, ht)
-                if not check.ok:
-                    key = _key_of(qa_cat, tp.target)
-                    if key:
-                        check = TableCheck(
-                            tp.source,
-                            tp.target,
-                            ns,
-                            nt,
-                            hs,
-                            ht,
-                            _differences(prod.conn, qa.conn, tp, key),
-                        )
+                key = _key_of(qa_cat, tp.target, tp.columns)
+                if not check.ok and key:
+                    found = _differences(prod.conn, qa.conn, left[tp.target], right[tp.target], key)
+                    check = TableCheck(tp.source, tp.target, ns, nt, hs, ht, found)
                 report.tables.append(check)
         else:
             na = count_rows(prod.conn, [(tp.source, tp.only) for tp in plan.tables])
@@ -461,7 +623,9 @@ def verify(
             report.tables = [
                 TableCheck(tp.source, tp.target, na[tp.source], nb[tp.target]) for tp in plan.tables
             ]
-        copied = {tp.target for tp in plan.tables}
+        # a partitioned parent's foreign keys are its partitions' (the catalog lists
+        # them once, on the parent)
+        copied = {tp.target for tp in plan.tables} | set(plan.truncate)
         with connect(target, autocommit=True) as conn:
             report.sequences = check_sequences(conn, schemas=schemas or None)
             report.foreign_keys = check_foreign_keys(conn, qa_cat, prod_cat, copied)
@@ -474,11 +638,60 @@ def verify(
     return report
 
 
-def _key_of(catalog: Catalog, table: Name) -> list[str]:
-    pk = catalog.primary_key(table)
-    if pk is not None:
-        return list(pk.columns)
-    unique = next(
-        (c for c in catalog.constraints_of(table) if c.type is ConstraintType.UNIQUE), None
-    )
-    return list(unique.columns) if unique else []
+def _sides(plan: Plan, prod: Catalog, qa: Catalog) -> tuple[dict[Name, _Side], dict[Name, _Side]]:
+    """How to read every planned table on each side: QA's columns as they are,
+    production's cast to QA's types where those differ, and the key to narrow by."""
+    left: dict[Name, _Side] = {}
+    right: dict[Name, _Side] = {}
+    for tp in plan.tables:
+        src_cols = source_columns(tp, prod, qa)
+        by_name = dict(zip(tp.columns, src_cols, strict=True))
+        key = _key_of(qa, tp.target, tp.columns)
+        left[tp.target] = _Side(tp.source, tp.only, tuple(src_cols), tuple(by_name[k] for k in key))
+        right[tp.target] = _Side(tp.target, tp.only, tuple(plain(tp.columns)), tuple(plain(key)))
+    return left, right
+
+
+_INDEX_COLUMNS = re.compile(r" USING \w+ \((.*)\)$")
+_PLAIN_IDENT = re.compile(r"[a-z_][a-z0-9_$]*")
+_QUOTED_IDENT = re.compile(r'"(?:[^"]|"")+"')
+
+
+def _index_columns(definition: str) -> list[str] | None:
+    """The columns of a plain index (no expression, WHERE, INCLUDE or opclass)."""
+    m = _INDEX_COLUMNS.search(definition)
+    if m is None:
+        return None
+    names: list[str] = []
+    for part in m.group(1).split(","):
+        part = part.strip()
+        if _PLAIN_IDENT.fullmatch(part):
+            names.append(part)
+        elif _QUOTED_IDENT.fullmatch(part):
+            names.append(part[1:-1].replace('""', '"'))
+        else:
+            return None
+    return names
+
+
+def _key_of(catalog: Catalog, table: Name, columns: Sequence[str]) -> list[str]:
+    """A key of QA's *table* made of compared columns, to name differing rows by:
+    its primary key, else a unique constraint, else a plain unique index (Prisma's
+    ``@unique`` and implicit many-to-many tables); a partition's keys are its
+    partitioned parent's."""
+    t = catalog.table(table)
+    owners = [table]
+    if t is not None and t.is_partition:
+        owners += list(catalog.ancestors(table))
+    candidates: list[list[str]] = []
+    for owner in owners:
+        cons = list(catalog.constraints_of(owner))
+        candidates += [list(c.columns) for c in cons if c.type is ConstraintType.PRIMARY_KEY]
+        candidates += [list(c.columns) for c in cons if c.type is ConstraintType.UNIQUE]
+        for ix in catalog.indexes:
+            if ix.table == owner and ix.unique and ix.valid:
+                cols = _index_columns(ix.definition)
+                if cols:
+                    candidates.append(cols)
+    wanted = set(columns)
+    return next((k for k in candidates if k and set(k) <= wanted), [])
