@@ -373,6 +373,20 @@ def check_foreign_keys(
                 )
             )
             continue
+        child, parent = qa.table(fk.table), qa.table(fk.ref_table)
+        absent = [c for c in fk.columns if child and child.column(c) is None] + [
+            c for c in fk.ref_columns if parent and parent.column(c) is None
+        ]
+        if absent:  # schema drift: reported as such, no orphan count possible
+            out.append(
+                ForeignKeyCheck(
+                    fk.table,
+                    fk.name,
+                    "missing in QA",
+                    example=f"QA lacks column(s) {', '.join(absent)}",
+                )
+            )
+            continue
         n, ex = count_orphans(conn, fk)
         out.append(ForeignKeyCheck(fk.table, fk.name, "missing in QA", n, ex))
     return out
