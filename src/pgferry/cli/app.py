@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .demo import demo_command
+from .doctor import doctor_command
 from .init import init_command
 from .migrate import migrate_command
 from .sequences import sequences
@@ -33,3 +34,4 @@ cli.add_command(migrate_command)
 cli.add_command(demo_command)
 cli.add_command(init_command)
 cli.add_command(verify_command)
+cli.add_command(doctor_command)
