@@ -351,3 +351,24 @@ def test_production_sees_no_writes_and_a_select_only_role_suffices(
     assert ("pgferry",) not in after[1]
     assert_same_content(prod, qa, [n for n in fingerprints(prod) if "_prisma" not in n[1]])
     assert sequences_healthy(qa) == []
+
+
+# -- the final insert check ----------------------------------------------------------------
+
+
+def test_migrate_fails_when_a_new_row_would_still_collide(prod: Database, qa: Database) -> None:
+    # a serial widened to bigint keeps an integer sequence: it cannot pass the data
+    for db in (prod, qa):
+        db.execute("CREATE TABLE big (id serial PRIMARY KEY, v int)")
+        db.execute("ALTER TABLE big ALTER COLUMN id TYPE bigint")
+    prod.execute("INSERT INTO big VALUES (1, 1), (3000000000, 2)")
+    ran = migrate_cli(prod, qa, "--yes", "--no-report")
+    assert ran.code == 1, ran.stderr
+    assert "1 sequence(s) could not be moved past the data: public.big_id_seq" in ran.stderr
+    assert "ALTER SEQUENCE public.big_id_seq AS bigint" in ran.stderr
+    assert qa.scalar("SELECT count(*) FROM big") == 2  # the data arrived; the check is rolled back
+    report = run_migrate(prod.url, qa.url)
+    assert [(i.table.name, i.status) for i in report.inserts] == [("big", "collision")]
+    assert "Key (id)=(1) already exists" in report.inserts[0].detail
+    qa.execute("ALTER SEQUENCE big_id_seq AS bigint")
+    assert migrate_cli(prod, qa, "--yes", "--no-report").code == 0

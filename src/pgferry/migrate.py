@@ -30,6 +30,7 @@ from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copie
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, server_identity
+from .verify import InsertCheck, check_insert
 
 
 class VerificationFailed(PgferryError):
@@ -46,6 +47,8 @@ class MigrateOptions:
     jobs: int = field(default_factory=lambda: max(2, os.cpu_count() or 2))
     dry_run: bool = False
     protected: Sequence[str] = ()
+    #: after the load, try one insert per table that takes every default (rolled back)
+    verify: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,16 @@ class MigrateReport:
     seconds: float = 0.0
     run_id: str = ""
     log: list[str] = field(default_factory=list)
+    inserts: list[InsertCheck] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.counts) and not self.not_validated
+        return (
+            all(c.ok for c in self.counts)
+            and not self.not_validated
+            and all(i.ok for i in self.inserts)
+            and (self.sequences is None or self.sequences.healthy)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +115,7 @@ class MigrateReport:
                 {"constraint": n, "reason": r} for n, r in self.not_validated
             ],
             "materialized_views_refreshed": [str(n) for n in self.refreshed],
+            "inserts": [i.to_dict() for i in self.inserts],
         }
 
 
@@ -364,6 +374,13 @@ def _afterwards(
     report.counts = [
         CountCheck(tp.target, sent[tp.target], target_counts[tp.target]) for tp in plan.tables
     ]
+    if options.verify:  # can the application create a row in every table now?
+        qa_now = read_catalog(tconn)
+        report.inserts = [
+            check_insert(tconn, qa_now, tp.target)
+            for tp in plan.tables
+            if (t := qa_now.table(tp.target)) is not None and t.kind is RelKind.TABLE
+        ]
 
 
 def _partitioned(tables: Sequence[Name], catalog: Catalog) -> set[Name]:
@@ -385,8 +402,9 @@ def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[N
 
 
 def check_counts(report: MigrateReport) -> None:
-    """Raise :class:`VerificationFailed` naming every table whose counts differ, or
-    every foreign key QA's data do not satisfy (left ``NOT VALID``)."""
+    """Raise :class:`VerificationFailed` naming every table whose counts differ, every
+    foreign key QA's data do not satisfy (left ``NOT VALID``), or every table where a
+    new row would collide."""
     bad = [c for c in report.counts if not c.ok]
     if bad:
         listed = ", ".join(f"{c.table} ({c.source_rows} vs {c.target_rows})" for c in bad[:5])
@@ -401,6 +419,20 @@ def check_counts(report: MigrateReport) -> None:
             f"NOT VALID: {listed}",
             hint="QA's schema has foreign keys production's data break, or a table they "
             "reference was left out; pgferry validates them again on its next run",
+        )
+    behind = report.sequences.behind if report.sequences is not None else []
+    if behind:
+        listed = "; ".join(f"{s.name}: {s.note or s.status.value}" for s in behind[:5])
+        raise VerificationFailed(
+            f"{len(behind)} sequence(s) could not be moved past the data: {listed}",
+            hint="apply the ALTER SEQUENCE named above, then run pgferry sequences fix",
+        )
+    collisions = [i for i in report.inserts if not i.ok]
+    if collisions:
+        listed = "; ".join(f"{i.table}: {i.detail}" for i in collisions[:5])
+        raise VerificationFailed(
+            f"a new row would collide in {len(collisions)} table(s): {listed}",
+            hint="see pgferry sequences check; pgferry doctor explains a pasted error",
         )
 
 

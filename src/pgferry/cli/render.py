@@ -166,6 +166,9 @@ def migrate_summary(report: MigrateReport) -> None:
                 f"sequences: {len(report.sequences.fixed)} fixed, "
                 f"{len(report.sequences.behind)} still behind"
             )
+        for ins in report.inserts:
+            if not ins.ok:
+                out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
         for fk_name, why in report.not_validated:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
         total = sum(r.rows for r in report.results)
