@@ -10,15 +10,14 @@ SELECT i.indrelid AS table_oid,
        i.indisvalid AS is_valid,
        ic.relkind = 'I' AS is_partitioned,
        ic.relispartition AS in_partitioned,
-       (SELECT con.conname
-          FROM pg_catalog.pg_constraint con
-         WHERE con.conindid = i.indexrelid
-           AND con.conrelid = i.indrelid
-           AND con.contype IN ('p', 'u', 'x')) AS constraint_name
+       con.conname AS constraint_name
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_catalog.pg_constraint con
+       ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+      AND con.contype IN ('p', 'u', 'x')
 WHERE t.relkind IN ('r', 'p', 'm')
   AND n.nspname <> 'information_schema'
   AND n.nspname !~ '^pg_(catalog|toast|temp_|toast_temp_)'
