@@ -28,6 +28,7 @@ from psycopg import sql
 from . import queries
 from .catalog import Catalog, ColumnRef, Feed, Name, RelKind, read_catalog
 from .catalog import Sequence as CatalogSequence
+from .catalog.reader import SEQUENCE_PARTS
 from .errors import DatabaseError, PrivilegeError
 
 #: Sequences read or set per statement (and per transaction).  Each takes a
@@ -332,7 +333,7 @@ def read_positions(
     conn: psycopg.Connection[Any], catalog: Catalog | None = None
 ) -> dict[Name, int]:
     """Every sequence's next value in the database of *conn* (read-only)."""
-    catalog = catalog or read_catalog(conn)
+    catalog = catalog or read_catalog(conn, parts=SEQUENCE_PARTS)
     plans: list[tuple[CatalogSequence, list[Feed]]] = [
         (s, []) for s in catalog.sequences if s.can_select
     ]
@@ -438,7 +439,7 @@ def inspect_sequences(
     *connect* opens more sessions to the same database so that up to *jobs*
     read side by side (worth it from a few hundred sequences on).
     """
-    catalog = catalog or read_catalog(conn)
+    catalog = catalog or read_catalog(conn, parts=SEQUENCE_PARTS)
     results: dict[int, SequenceState] = {}
     plans: list[tuple[CatalogSequence, list[Feed]]] = []
     notes_of: dict[int, list[str]] = {}
@@ -466,7 +467,7 @@ def check_sequences(
     jobs: int = 2,
 ) -> SequenceReport:
     """Report every sequence-fed column whose next value would collide with its data."""
-    catalog = read_catalog(conn)
+    catalog = read_catalog(conn, parts=SEQUENCE_PARTS)
     states = inspect_sequences(conn, catalog, schemas=schemas, connect=connect, jobs=jobs)
     return SequenceReport(database=catalog.database, states=tuple(states))
 
@@ -488,7 +489,7 @@ def fix_sequences(
     either.  Needs UPDATE on each sequence it changes: when any is missing
     nothing is changed and a :class:`PrivilegeError` names them.
     """
-    catalog = read_catalog(conn)
+    catalog = read_catalog(conn, parts=SEQUENCE_PARTS)
     if positions is None and source is not None:
         positions = read_positions(source)
     states = inspect_sequences(

@@ -287,6 +287,8 @@ class Catalog:
     triggers: tuple[Trigger, ...]
     extensions: tuple[Extension, ...]
     indexes: tuple[Index, ...] = ()
+    #: the kinds of objects read (see read_catalog's *parts*); the others are empty
+    parts: frozenset[str] = frozenset()
 
     @property
     def major_version(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 import psycopg
@@ -60,13 +61,20 @@ def _fetch(conn: psycopg.Connection[Any], name: str) -> list[Row]:
         return cur.fetchall()
 
 
-def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
+#: What a job that only needs tables, columns and sequences reads (``sequences``).
+SEQUENCE_PARTS = frozenset({"schemas", "relations", "columns", "sequences", "sequence_feeds"})
+
+
+def read_catalog(conn: psycopg.Connection[Any], *, parts: Collection[str] | None = None) -> Catalog:
     """Read the structure of the database *conn* is connected to.
 
-    A fixed eleven queries, whatever the number of tables, in one read-only
+    A fixed dozen queries, whatever the number of tables, in one read-only
     repeatable-read transaction so that the result describes one moment (or
     inside the caller's transaction, when one is open, to share its snapshot).
+    *parts* limits the reading to those kinds of objects (the others come back
+    empty and ``Catalog.parts`` says so), for jobs that need fewer of them.
     """
+    wanted = frozenset(_QUERIES if parts is None else parts)
     rows: dict[str, list[Row]] = {}
     outer = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
@@ -79,7 +87,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
                 hint="upgrade the server, or use pg_dump for this database",
             )
         for name in _QUERIES:
-            rows[name] = _fetch(conn, f"catalog_{name}")
+            rows[name] = _fetch(conn, f"catalog_{name}") if name in wanted else []
     tables = _tables(rows["relations"], rows["columns"])
     names = {t.oid: t.name for t in tables}
     return Catalog(
@@ -88,6 +96,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         database=server["database"],
         role=server["role"],
         is_superuser=bool(server["is_superuser"]),
+        parts=wanted,
         schemas=tuple(Schema(r["name"], r["extension"]) for r in rows["schemas"]),
         tables=tables,
         constraints=tuple(_constraint(r, names) for r in rows["constraints"]),
