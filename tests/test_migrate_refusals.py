@@ -372,3 +372,50 @@ def test_migrate_fails_when_a_new_row_would_still_collide(prod: Database, qa: Da
     assert "Key (id)=(1) already exists" in report.inserts[0].detail
     qa.execute("ALTER SEQUENCE big_id_seq AS bigint")
     assert migrate_cli(prod, qa, "--yes", "--no-report").code == 0
+
+
+# -- findings of the review -------------------------------------------------------------
+
+
+def test_patterns_never_copy_the_journal_nor_migration_history_unless_named(
+    prod: Database, qa: Database
+) -> None:
+    for db in (prod, qa):
+        db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+        db.execute('CREATE TABLE "_prisma_migrations" (id text PRIMARY KEY)')
+    prod.execute("INSERT INTO t VALUES (1); INSERT INTO \"_prisma_migrations\" VALUES ('prod')")
+    qa.execute("INSERT INTO \"_prisma_migrations\" VALUES ('qa-only')")
+    prod.execute("CREATE SCHEMA pgferry; CREATE TABLE pgferry.journal (id int)")
+    report = run_migrate(prod.url, qa.url, tables=["public.*", "pgferry.*"])
+    assert [str(tp.target) for tp in report.plan.tables] == ["public.t"]
+    assert qa.execute('SELECT id FROM "_prisma_migrations"') == [("qa-only",)]
+    named = run_migrate(prod.url, qa.url, tables=["t", "_prisma_migrations"])
+    assert {str(tp.target) for tp in named.plan.tables} == {
+        "public.t",
+        'public."_prisma_migrations"',
+    }
+
+
+def test_narrowing_casts_are_refused_before_writing(prod: Database, qa: Database) -> None:
+    prod.execute("CREATE TABLE t (id int PRIMARY KEY, code text, n integer)")
+    qa.execute("CREATE TABLE t (id int PRIMARY KEY, code varchar(5), n numeric(3))")
+    qa.execute("INSERT INTO t VALUES (1, 'stale', 1)")
+    with pytest.raises(SchemaMismatch) as err:
+        run_migrate(prod.url, qa.url)
+    assert "public.t.code is text in production but character varying(5) in QA" in str(err.value)
+    assert qa.execute("SELECT code FROM t") == [("stale",)]
+
+
+def test_a_partition_only_qa_has_is_emptied_too(prod: Database, qa: Database) -> None:
+    ddl = (
+        "CREATE TABLE m (id int, at date NOT NULL) PARTITION BY RANGE (at);"
+        "CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
+    )
+    prod.execute(ddl)
+    qa.execute(ddl)
+    qa.execute("CREATE TABLE m_default PARTITION OF m DEFAULT")
+    prod.execute("INSERT INTO m VALUES (1, '2024-03-01')")
+    qa.execute("INSERT INTO m VALUES (9, '2030-01-01')")  # stale, in QA's extra partition
+    report = run_migrate(prod.url, qa.url)
+    assert [str(tp.target) for tp in report.plan.tables] == ["public.m"]  # through the root
+    assert qa.execute("SELECT id FROM m") == [(1,)]

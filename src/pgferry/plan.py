@@ -21,7 +21,9 @@ from .errors import SchemaMismatch
 
 #: Tables never copied unless named with --tables: Prisma's migration history
 #: describes QA's schema, not production's data (copy it only with the schema).
-DEFAULT_EXCLUDES = ("*._prisma_migrations", "pgferry.*")
+DEFAULT_EXCLUDES = ("*._prisma_migrations",)
+#: pgferry's own schema (its journal) is never copied, whatever the patterns.
+OWN_SCHEMA = "pgferry"
 
 #: (source type, target type) pairs that text COPY converts without loss.
 _SAFE_CASTS: dict[str, frozenset[str]] = {
@@ -144,6 +146,14 @@ def _matches(name: Name, patterns: Iterable[str]) -> bool:
     )
 
 
+def _named(name: Name, patterns: Iterable[str]) -> bool:
+    """Whether a pattern names the table exactly, without wildcards."""
+    return any(
+        not any(ch in p for ch in "*?[") and p in (name.name, f"{name.schema}.{name.name}")
+        for p in patterns
+    )
+
+
 def select_tables(
     catalog: Catalog,
     *,
@@ -155,7 +165,7 @@ def select_tables(
     chosen: list[Table] = []
     skipped: list[tuple[Name, str]] = []
     for t in catalog.tables:
-        if schemas and t.name.schema not in schemas:
+        if t.name.schema == OWN_SCHEMA or (schemas and t.name.schema not in schemas):
             continue
         if t.extension:
             skipped.append((t.name, f"belongs to extension {t.extension}"))
@@ -165,8 +175,10 @@ def select_tables(
         if _matches(t.name, exclude):
             skipped.append((t.name, "excluded"))
             continue
-        if not tables and _matches(t.name, DEFAULT_EXCLUDES):
-            skipped.append((t.name, "migration history: copied only with the schema"))
+        if _matches(t.name, DEFAULT_EXCLUDES) and not _named(t.name, tables):
+            skipped.append(
+                (t.name, "migration history: copied only with the schema, or when named exactly")
+            )
             continue
         if t.kind is RelKind.VIEW:
             skipped.append((t.name, "view: nothing to copy"))
@@ -185,19 +197,34 @@ def _base_type(column: Column) -> str:
     return re.sub(r"\(.*?\)", "", column.type).strip()
 
 
+#: Decimal digits an integer type can hold, for a numeric(p, s) target.
+_INT_DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}
+
+
 def _cast_is_safe(src: Column, dst: Column) -> bool:
     a, b = _base_type(src), _base_type(dst)
     if a == b:  # only the modifier differs: varchar(50) -> varchar(100), numeric(10,2) -> numeric
         return _widens(src.type, dst.type)
-    return b in _SAFE_CASTS.get(a, frozenset())
+    if b not in _SAFE_CASTS.get(a, frozenset()):
+        return False
+    if "(" not in dst.type:  # an unconstrained target holds whatever the source does
+        return True
+    if a in _INT_DIGITS and b == "numeric":
+        precision, scale = [*_mods(dst.type), 0, 0][:2]
+        return precision - scale >= _INT_DIGITS[a]
+    if b.startswith(("timestamp", "time")):  # timestamp(3) -> timestamptz(3): precision only
+        return _widens(src.type, dst.type) if "(" in src.type else False
+    # text -> varchar(n), char(10) -> varchar(5): fits only if the source is bounded no wider
+    return "(" in src.type and _widens(src.type, dst.type)
+
+
+def _mods(t: str) -> list[int]:
+    m = re.search(r"\(([\d,\s]+)\)", t)
+    return [int(x) for x in m.group(1).split(",")] if m else []
 
 
 def _widens(src: str, dst: str) -> bool:
-    def mods(t: str) -> list[int]:
-        m = re.search(r"\(([\d,\s]+)\)", t)
-        return [int(x) for x in m.group(1).split(",")] if m else []
-
-    s, d = mods(src), mods(dst)
+    s, d = _mods(src), _mods(dst)
     if not d:  # unconstrained target
         return True
     if not s or len(s) != len(d):
@@ -442,14 +469,27 @@ def _root(table: Table, catalog: Catalog) -> Name:
 
 
 def _by_leaves(root: Table, source: Catalog, target: Catalog) -> bool:
-    """Whether QA has every leaf of *root*, as a partition of the same parent."""
+    """Whether QA's partitions of *root* are exactly production's (same names, same
+    parents, same bounds): then each leaf is copied on its own.  Otherwise the rows
+    go through the root, whose TRUNCATE also empties any partition QA alone has."""
     leaves = _leaves(root, source)
-    return bool(leaves) and all(_same_leaf(leaf, target) for leaf in leaves)
+    qa_root = target.table(root.name)
+    qa_leaves = {t.name for t in _leaves(qa_root, target)} if qa_root is not None else set()
+    return (
+        bool(leaves)
+        and qa_leaves == {leaf.name for leaf in leaves}
+        and all(_same_leaf(leaf, target) for leaf in leaves)
+    )
 
 
 def _same_leaf(src: Table, target: Catalog) -> bool:
     dst = target.table(src.name)
-    return dst is not None and dst.is_partition and dst.parents == src.parents
+    return (
+        dst is not None
+        and dst.is_partition
+        and dst.parents == src.parents
+        and dst.partition_bound == src.partition_bound
+    )
 
 
 def covered_tables(truncated: set[Name], target: Catalog) -> set[Name]:
