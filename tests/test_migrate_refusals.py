@@ -392,7 +392,7 @@ def test_patterns_never_copy_the_journal_nor_migration_history_unless_named(
     named = run_migrate(prod.url, qa.url, tables=["t", "_prisma_migrations"])
     assert {str(tp.target) for tp in named.plan.tables} == {
         "public.t",
-        'public."_prisma_migrations"',
+        "public._prisma_migrations",
     }
 
 
