@@ -320,9 +320,9 @@ def test_application_name_defaults_to_pgferry_and_the_url_wins(prod: Database) -
         assert _show(conn, "application_name") == "pgferry"
     with connect(parse(prod.url + "?application_name=nightly%20refresh")) as conn:
         assert _show(conn, "application_name") == "nightly refresh"
-    url = prod.url + "?options=-c%20statement_timeout%3D4321"
+    url = prod.url + "?options=-c%20work_mem%3D4321"
     with connect(parse(url)) as conn:
-        assert _show(conn, "statement_timeout") == "4321ms"
+        assert _show(conn, "work_mem") == "4321kB"
 
 
 def test_pg_environment_variables_are_used_without_a_url(

@@ -22,6 +22,7 @@ from tests.migrate_support import (
     fingerprints,
     foreign_keys,
     migrate_cli,
+    run_cli,
     run_migrate,
     sequences_healthy,
 )
@@ -419,3 +420,32 @@ def test_a_partition_only_qa_has_is_emptied_too(prod: Database, qa: Database) ->
     report = run_migrate(prod.url, qa.url)
     assert [str(tp.target) for tp in report.plan.tables] == ["public.m"]  # through the root
     assert qa.execute("SELECT id FROM m") == [(1,)]
+
+
+def test_a_second_run_on_the_same_qa_is_refused(prod: Database, qa: Database) -> None:
+    for db in (prod, qa):
+        db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    from pgferry.journal import LOCK_KEY
+
+    with qa.connect() as other:  # another pgferry run holds QA
+        other.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        with pytest.raises(RefusedError, match="another pgferry run"):
+            run_migrate(prod.url, qa.url)
+        ran = run_cli("sequences", "fix", "--db", qa.url)
+        assert ran.code == 6
+    run_migrate(prod.url, qa.url)  # free again
+
+
+def test_pgbouncer_urls_are_refused_for_migrate(prod: Database, qa: Database) -> None:
+    with pytest.raises(RefusedError, match="PgBouncer"):
+        run_migrate(prod.url, qa.url + "?pgbouncer=true")
+
+
+def test_role_timeouts_do_not_cancel_the_copy(prod: Database, qa: Database) -> None:
+    for db in (prod, qa):
+        db.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    prod.execute("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 50000) g")
+    prod.execute(f"ALTER DATABASE {prod.name} SET statement_timeout = '1ms'")
+    prod.execute(f"ALTER DATABASE {prod.name} SET idle_in_transaction_session_timeout = '1ms'")
+    report = run_migrate(prod.url, qa.url)
+    assert report.ok and qa.scalar("SELECT count(*) FROM t") == 50000

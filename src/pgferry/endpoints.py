@@ -53,7 +53,14 @@ PINNED_SETTINGS: Mapping[str, str] = {
     "search_path": "",
     "bytea_output": "hex",
     "lc_monetary": "C",
+    # a role's limits must not cancel a long COPY or the snapshot held open for it
+    "statement_timeout": "0",
+    "lock_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
 }
+
+#: Pinned only where the server has them (PostgreSQL 17+).
+PINNED_SETTINGS_17: Mapping[str, str] = {"transaction_timeout": "0"}
 
 #: Environment variables read for each role, first set wins.
 ENV_VARS: Mapping[str, tuple[str, ...]] = {
@@ -280,6 +287,8 @@ def connect(
         if endpoint.pgbouncer:
             conn.prepare_threshold = None
         settings = dict(PINNED_SETTINGS)
+        if conn.info.server_version >= 170000:
+            settings.update(PINNED_SETTINGS_17)
         if read_only:
             settings["default_transaction_read_only"] = "on"
         query = "SELECT " + ", ".join("pg_catalog.set_config(%s, %s, false)" for _ in settings)

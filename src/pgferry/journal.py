@@ -11,8 +11,9 @@ command that writes to a database) puts it back.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from psycopg import sql
 
 from . import queries
 from .catalog import Catalog, Constraint, Index, Name, RelKind, Trigger
-from .errors import PrivilegeError
+from .errors import PrivilegeError, RefusedError
 
 SCHEMA = "pgferry"
 
@@ -47,6 +48,26 @@ class RestoreResult:
 def _exists(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("SELECT to_regclass('pgferry.journal') IS NOT NULL").fetchone()
     return bool(row and row[0])
+
+
+#: The advisory lock a writing pgferry command holds on QA for its whole run.
+LOCK_KEY = 0x7067666572727931  # "pgferry1"
+
+
+@contextmanager
+def exclusive(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """Hold QA's pgferry lock for the block: two runs must not restore each other's journal."""
+    row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+    if not (row and row[0]):
+        raise RefusedError(
+            "another pgferry run is working on this database right now",
+            hint="wait for it to finish (see pg_stat_activity, application_name pgferry)",
+        )
+    try:
+        yield
+    finally:
+        with suppress(psycopg.Error):  # a lost session has released it already
+            conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (LOCK_KEY,))
 
 
 def pending(conn: psycopg.Connection[Any]) -> list[Entry]:
@@ -239,6 +260,8 @@ def _validate_one(conn: psycopg.Connection[Any], e: Entry) -> str | None:
                 )
             )
             conn.execute(queries.load("journal_done"), (e.id,))
+    except psycopg.OperationalError:
+        raise  # a lost connection is not a verdict on the data
     except psycopg.Error as exc:
         return (exc.diag.message_primary or str(exc)).strip()
     return None

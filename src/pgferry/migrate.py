@@ -75,6 +75,7 @@ class MigrateReport:
     restored_before: int = 0
     not_validated: list[tuple[str, str]] = field(default_factory=list)
     refreshed: list[Name] = field(default_factory=list)
+    not_refreshed: list[tuple[Name, str]] = field(default_factory=list)
     seconds: float = 0.0
     run_id: str = ""
     log: list[str] = field(default_factory=list)
@@ -115,6 +116,9 @@ class MigrateReport:
                 {"constraint": n, "reason": r} for n, r in self.not_validated
             ],
             "materialized_views_refreshed": [str(n) for n in self.refreshed],
+            "materialized_views_not_refreshed": [
+                {"view": str(n), "reason": why} for n, why in self.not_refreshed
+            ],
             "inserts": [i.to_dict() for i in self.inserts],
         }
 
@@ -141,8 +145,9 @@ def _guard(
             hint="check --to / QA_DATABASE_URL: it points at production",
         )
     described = target.describe()
+    where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
     for pattern in protected:
-        if fnmatch.fnmatchcase(dst_id[1], pattern) or fnmatch.fnmatchcase(described, pattern):
+        if fnmatch.fnmatchcase(dst_id[1], pattern) or fnmatch.fnmatchcase(where, pattern):
             raise RefusedError(
                 f"the target {described} matches the protected pattern {pattern!r}",
                 hint="protected targets are listed in pgferry.toml ([target] protected)",
@@ -219,11 +224,23 @@ def migrate(
     started = time.monotonic()
     log = RunLog(progress)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-    restored = recover(target)
-    if restored.restored:
-        log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
-    with Snapshot(source) as snap, connect(target, autocommit=True) as tconn:
+    for ep in (source, target):
+        if ep.pgbouncer:
+            raise RefusedError(
+                f"{ep.describe()} goes through PgBouncer (pgbouncer=true), whose transaction "
+                "pooling drops the session settings a consistent copy needs",
+                hint="give pgferry a direct URL to the server (Prisma's directUrl)",
+            )
+    with (
+        Snapshot(source) as snap,
+        connect(target, autocommit=True) as tconn,
+        journal.exclusive(tconn),
+    ):
         _guard(snap, tconn, target, options.protected)
+        # what an interrupted run set aside comes back first (not in a dry run: it writes)
+        restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
+        if restored.restored:
+            log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
         src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
         plan = build_plan(
             src_cat,
@@ -247,8 +264,10 @@ def migrate(
             return report
         _refuse_before_writing(plan, filtered, src_cat, dst_cat, confirm)
         log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
+        # production's positions now: its snapshot then only has to last through the load
+        positions = snap.sequence_positions(src_cat)
         _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-        _afterwards(snap, tconn, target, plan, src_cat, options, report)
+        _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
@@ -355,18 +374,24 @@ def _afterwards(
     src_cat: Catalog,
     options: MigrateOptions,
     report: MigrateReport,
+    positions: dict[Name, int],
 ) -> None:
-    """Refresh materialized views, fix sequences, compare row counts."""
-    for mv in plan.refresh:
-        with tconn.transaction():
-            tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
-        report.refreshed.append(mv)
+    """Fix sequences, refresh materialized views, compare row counts."""
     report.sequences = fix_sequences(
         tconn,
-        positions=snap.sequence_positions(src_cat),
+        positions=positions,
         schemas=options.schemas or None,
         connect=lambda: connect(target, read_only=True, autocommit=True),
     )
+    for mv in plan.refresh:  # after the sequences: a failing view must not leave them behind
+        try:
+            with tconn.transaction():
+                tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
+            report.refreshed.append(mv)
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                raise
+            report.not_refreshed.append((mv, (exc.diag.message_primary or str(exc)).strip()))
     # production's side of the comparison is what its COPY reported sending from
     # the snapshot: no second scan of production
     sent = {r.table.target: r.source_rows for r in report.results}

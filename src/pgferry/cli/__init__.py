@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 import click
+import psycopg
 
 from ..endpoints import mask
 from ..errors import ExitCode, PgferryError
@@ -47,6 +48,20 @@ def main(args: Sequence[str] | None = None) -> None:
         exc.show(file=shown)
         _say(shown.getvalue().rstrip("\n"))
         sys.exit(exc.exit_code)
+    except psycopg.Error as exc:  # a server error no step turned into a PgferryError
+        if show_tb:
+            _say(traceback.format_exc().rstrip())
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if isinstance(exc, psycopg.OperationalError):
+            _say(f"error: the connection failed or was lost: {first}")
+            _say("hint: check the network and the server, then rerun: the run is safe to repeat")
+            sys.exit(int(ExitCode.CONNECTION))
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            _say(f"error: permission denied: {first}")
+            _say("hint: grant the privilege named above to this role, or run as the owner")
+            sys.exit(int(ExitCode.PERMISSION))
+        _say(f"error: the database refused a statement: {first}")
+        sys.exit(int(ExitCode.ERROR))
     except (click.exceptions.Abort, KeyboardInterrupt):
         _say("error: interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))

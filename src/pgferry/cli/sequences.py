@@ -93,6 +93,7 @@ def fix(
     """
     ep = endpoints.resolve(db_url, role="db")
     with endpoints.connect(ep, autocommit=True) as conn, contextlib.ExitStack() as stack:
+        stack.enter_context(journal.exclusive(conn))
         if not dry_run:
             put_back = journal.restore(conn)  # what an interrupted migrate set aside
             if put_back.restored:
