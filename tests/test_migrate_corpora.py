@@ -145,6 +145,34 @@ CASES = (
         qa_then=PGSYNC_QA_ROWS,
     ),
     Case(
+        "chinook-quoted",
+        prod=(("chinook", "chinook-quoted.sql"),),
+        qa=(("chinook", "chinook-quoted.sql"),),
+    ),
+    Case(
+        "neon-happiness-periodic",
+        prod=(
+            ("samples", "neon", "happiness_index.sql"),
+            ("samples", "neon", "periodic_table.sql"),
+        ),
+        qa=(("samples", "neon", "happiness_index.sql"), ("samples", "neon", "periodic_table.sql")),
+    ),
+    Case(
+        "neon-netflix",
+        prod=(("samples", "neon", "netflix.sql"),),
+        qa=(("samples", "neon", "netflix.sql"),),
+    ),
+    Case(
+        "iso-3166",
+        prod=(("samples", "iso-3166", "iso-3166.sql"),),
+        qa=(("samples", "iso-3166", "iso-3166.sql"),),
+    ),
+    Case(
+        "pgcopydb-filtering-extra",
+        prod=(("pgcopydb", "filtering", "extra.sql"),),
+        qa=(("pgcopydb", "filtering", "extra.sql"),),
+    ),
+    Case(
         "pgcopydb-partitioned-target",
         prod=(("pgcopydb", "partitioned-target", "source.sql"),),
         qa=(("pgcopydb", "partitioned-target", "target.sql"),),
@@ -254,3 +282,35 @@ def test_pagila_with_an_app_role_in_constraints_mode(
     assert triggers(qa) == trgs
     assert journal_rows(qa) == 0
     assert sequences_healthy(qa) == []
+
+
+def test_app_dataset_round_trip(prod_server: Server, qa_server: Server) -> None:
+    """../shared/datasets at a small scale: production at 1%, QA with other, stale rows."""
+    from tests.pgtest import IN_CI, SHARED
+
+    schema, data = SHARED / "datasets" / "app_schema.sql", SHARED / "datasets" / "app_data.sql"
+    if not data.exists():
+        msg = f"{data} is absent: the shared data sets live beside the project checkout"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+    def build(scale: str) -> Callable[[Database], None]:
+        def load(db: Database) -> None:
+            db.psql("-f", str(schema))
+            db.psql("-v", f"scale={scale}", "-f", str(data))
+
+        return load
+
+    prod = prod_server.from_template("migrate-app-1pct", build("0.01"), hint="app")
+    qa = qa_server.from_template("migrate-app-stale", build("0.003"), hint="app")
+    tables = tuple(n for n in sorted(relations(prod)) if n[1] != "_prisma_migrations")
+    assert_differs(prod, qa, tables)
+
+    report = run_migrate(prod.url, qa.url)
+
+    assert report.ok, report.to_dict()
+    assert_same_content(prod, qa, tables)
+    assert sequences_healthy(qa) == []
+    assert all(validated for _, _, validated, _ in foreign_keys(qa))
+    assert all(i.ok for i in report.inserts)
