@@ -26,11 +26,11 @@ from . import journal
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
+from .integrity import InsertCheck, check_insert
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, server_identity
-from .verify import InsertCheck, check_insert
 
 
 class VerificationFailed(PgferryError):

@@ -11,9 +11,9 @@ from psycopg import sql
 from .. import journal
 from ..catalog import Constraint, ConstraintType, quote_ident
 from ..errors import PgferryError
+from ..integrity import check_foreign_keys
 from ..plan import build_plan
 from ..sequences import Status, inspect_sequences, read_positions
-from ..verify import check_foreign_keys
 from .context import Context
 from .keys import fits, missing_parents, sequence_finding
 from .model import Finding, Severity

@@ -9,8 +9,8 @@ from psycopg import sql
 
 from .. import journal
 from ..catalog import Catalog, ColumnRef, Constraint, ConstraintType, Name, Table, quote_ident
+from ..integrity import count_orphans
 from ..sequences import SequenceState, Status, inspect_sequences
-from ..verify import count_orphans
 from .context import Context
 from .messages import Symptom
 from .model import Finding, Severity
