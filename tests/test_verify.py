@@ -618,3 +618,11 @@ def test_cli_exit_codes_json_and_no_password(shop: tuple[Database, Database]) ->
     assert ran.code == ExitCode.CONNECTION, ran.stderr + ran.stdout
     assert ran.stderr.startswith("error: cannot connect to QA database")
     assert SUPERUSER_PASSWORD not in ran.stdout + ran.stderr
+
+
+def test_verify_refuses_when_qa_is_production(prod: Database) -> None:
+    from pgferry.errors import RefusedError
+
+    prod.execute("CREATE TABLE t (id serial PRIMARY KEY)")
+    with pytest.raises(RefusedError, match="is the production database itself"):
+        verify(pgferry.parse(prod.url), pgferry.parse(prod.url))

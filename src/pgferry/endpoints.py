@@ -301,4 +301,7 @@ def connect(
     except psycopg.OperationalError as exc:
         conn.close()
         raise connection_failed(endpoint, exc) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn

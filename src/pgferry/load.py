@@ -110,9 +110,13 @@ def can_use_replica_role(conn: psycopg.Connection[Any]) -> bool:
 def target_session(endpoint: Endpoint, *, replica: bool) -> psycopg.Connection[Any]:
     """A QA connection; with *replica*, user and foreign-key triggers do not fire."""
     conn = connect(endpoint, application_name="pgferry load")
-    if replica:
-        conn.execute("SET session_replication_role = replica")
-        conn.commit()
+    try:
+        if replica:
+            conn.execute("SET session_replication_role = replica")
+            conn.commit()
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

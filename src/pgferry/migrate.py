@@ -30,7 +30,7 @@ from .integrity import InsertCheck, check_insert
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
 from .sequences import SequenceReport, fix_sequences
-from .source import Snapshot, count_rows, server_identity
+from .source import Snapshot, count_rows, refuse_same_database, server_identity
 
 
 class VerificationFailed(PgferryError):
@@ -137,13 +137,8 @@ def _guard(
     target: Endpoint,
     protected: Sequence[str],
 ) -> None:
-    src_id = snapshot.identity()
     dst_id = server_identity(target_conn)
-    if src_id == dst_id and src_id[0] is not None:
-        raise RefusedError(
-            f"the target {target.describe()} is the production database itself",
-            hint="check --to / QA_DATABASE_URL: it points at production",
-        )
+    refuse_same_database(snapshot.identity(), dst_id, target)
     described = target.describe()
     where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
     for pattern in protected:

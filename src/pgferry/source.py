@@ -18,6 +18,7 @@ from psycopg import sql
 from . import queries
 from .catalog import Catalog, Name, read_catalog
 from .endpoints import Endpoint, connect
+from .errors import RefusedError
 from .sequences import read_positions
 
 
@@ -27,10 +28,14 @@ class Snapshot:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self.conn = connect(endpoint, read_only=True, application_name="pgferry source")
-        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        row = self.conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()
-        assert row is not None
-        self.snapshot_id = str(row[0])
+        try:
+            self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            row = self.conn.execute("SELECT pg_catalog.pg_export_snapshot()").fetchone()
+            assert row is not None
+            self.snapshot_id = str(row[0])
+        except BaseException:
+            self.conn.close()
+            raise
 
     def catalog(self) -> Catalog:
         return read_catalog(self.conn)
@@ -78,6 +83,17 @@ def server_identity(conn: psycopg.Connection[Any]) -> tuple[int | None, str]:
     row = conn.execute(queries.load("server_identity")).fetchone()
     assert row is not None
     return (None if row[0] is None else int(row[0])), str(row[1])
+
+
+def refuse_same_database(
+    source_id: tuple[int | None, str], target_id: tuple[int | None, str], target: Endpoint
+) -> None:
+    """Refuse when the target is the source: same cluster (system identifier) and database."""
+    if source_id == target_id and source_id[0] is not None:
+        raise RefusedError(
+            f"the target {target.describe()} is the production database itself",
+            hint="check --to / QA_DATABASE_URL: it points at production",
+        )
 
 
 def count_rows(

@@ -29,7 +29,7 @@ from .integrity import (
 )
 from .plan import Plan, TablePlan, build_plan
 from .sequences import SequenceReport, check_sequences
-from .source import Snapshot, count_rows
+from .source import Snapshot, count_rows, refuse_same_database
 
 #: Buckets a differing table's keys are hashed into to find where it differs.
 BUCKETS = 1024
@@ -296,6 +296,8 @@ def verify(
 ) -> VerifyReport:
     """Compare QA with production and check QA's health; see the module docstring."""
     with Snapshot(source) as prod, Snapshot(target) as qa:
+        # the insert check writes (and rolls back) in the target: never in production
+        refuse_same_database(prod.identity(), qa.identity(), target)
         prod_cat, qa_cat = prod.catalog(), qa.catalog()
         plan = build_plan(prod_cat, qa_cat, tables=tables, exclude=exclude, schemas=schemas)
         report = VerifyReport(source.describe(), target.describe(), plan, checksums=checksums)
