@@ -27,7 +27,7 @@ from tests.pgtest import Database
 Conn = psycopg.Connection[Any]
 
 #: Output settings for fingerprint sessions, the same on both servers.
-_OUTPUT = {
+OUTPUT_SETTINGS = {
     "DateStyle": "ISO, YMD",
     "IntervalStyle": "postgres",
     "TimeZone": "UTC",
@@ -71,7 +71,7 @@ ORDER BY 1, 2
 def fingerprint_session(db: Database) -> Conn:
     """A superuser session with the output settings pinned (our own, not pgferry's)."""
     conn = db.connect()
-    for name, value in _OUTPUT.items():
+    for name, value in OUTPUT_SETTINGS.items():
         conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
     return conn
 

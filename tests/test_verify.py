@@ -22,7 +22,7 @@ from pgferry.catalog import Name
 from pgferry.embedded import free_port
 from pgferry.errors import ExitCode
 from pgferry.verify import InsertCheck, TableCheck, VerifyReport, check_insert, verify
-from tests.migrate_support import run_cli, run_migrate
+from tests.migrate_support import OUTPUT_SETTINGS, run_cli, run_migrate
 from tests.pgtest import SUPERUSER_PASSWORD, Database, Server
 from tests.test_migrate import _prod, _stale_qa
 from tests.test_migrate_corpora import CASES, _databases
@@ -59,16 +59,6 @@ def failing(report: VerifyReport) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items() if v}
 
 
-_PINNED = {
-    "DateStyle": "ISO, YMD",
-    "IntervalStyle": "postgres",
-    "TimeZone": "UTC",
-    "extra_float_digits": "3",
-    "bytea_output": "hex",
-    "lc_monetary": "C",
-    "search_path": "",
-}
-
 _ALL_TABLES = """
 SELECT format('%I.%I', n.nspname, c.relname), c.relkind::text
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -96,7 +86,7 @@ def database_state(db: Database) -> dict[str, Any]:
     """
     state: dict[str, Any] = {}
     with db.connect() as conn:
-        for name, value in _PINNED.items():
+        for name, value in OUTPUT_SETTINGS.items():
             conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
         for rel, kind in conn.execute(_ALL_TABLES).fetchall():
             ident = sql.SQL(rel)  # already quoted by format('%I.%I')
