@@ -17,8 +17,8 @@ import pytest
 import pgferry
 from pgferry import journal
 from pgferry.catalog import Name, read_catalog
+from pgferry.clienttools import find_tools
 from pgferry.doctor import Diagnosis, Finding, Kind, Severity, diagnose, health, recognise
-from pgferry.doctor.tools import find_tools
 from pgferry.errors import ExitCode
 from tests import doctor_messages as msg
 from tests.pgtest import ROOT, SUPERUSER_PASSWORD, Database, Server

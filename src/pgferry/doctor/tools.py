@@ -1,103 +1,19 @@
-"""pg_dump, psql and pg_restore of the wrong version: find one on this machine that fits.
-
-The binaries looked at: every server install :func:`pgferry.embedded.find_installations`
-knows (system packages, ``PGFERRY_PG_BIN``, the pip wheels), client-only
-packages in the usual places (Debian's ``/usr/lib/postgresql/N/bin``, PGDG's
-``/usr/pgsql-N/bin``, Homebrew's ``postgresql@N``), and whatever is on ``PATH``.
-"""
+"""pg_dump, psql and pg_restore of the wrong version: find one on this machine that fits."""
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import re
 import shlex
-import shutil
-import subprocess
-from dataclasses import dataclass
-from pathlib import Path
 
-from ..embedded import find_installations
+from ..clienttools import ARCHIVE_READERS, RESTRICT_SINCE, Tool, find_tools, install_hint
 from .context import Context
 from .messages import Symptom
 from .model import Finding, Severity
-
-_CLIENT_DIRS = (
-    "/usr/lib/postgresql/*/bin",
-    "/usr/pgsql-*/bin",
-    "/opt/homebrew/opt/postgresql@*/bin",
-    "/usr/local/opt/postgresql@*/bin",
-    "/Applications/Postgres.app/Contents/Versions/*/bin",
-)
-
-#: The first minor release of each major whose psql knows ``\restrict`` (August 2025).
-RESTRICT_SINCE = {13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
-
-#: Custom-format archive versions and the first pg_restore major that reads them.
-ARCHIVE_READERS = {"1.13": 11, "1.14": 12, "1.15": 16, "1.16": 17}
-
-
-@dataclass(frozen=True)
-class Tool:
-    path: Path
-    version: tuple[int, int]
-
-    @property
-    def major(self) -> int:
-        return self.version[0]
-
-    @property
-    def label(self) -> str:
-        return f"{self.path} ({self.version[0]}.{self.version[1]})"
-
-
-def _version(path: Path) -> tuple[int, int] | None:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(
-            [str(path), "--version"], capture_output=True, text=True, timeout=15, check=False
-        ).stdout
-        m = re.search(r"\)\s*(\d+)(?:\.(\d+))?|(\d+)\.(\d+)", out)
-        if m:
-            major = m.group(1) or m.group(3)
-            minor = m.group(2) or m.group(4) or "0"
-            return int(major), int(minor)
-    return None
-
-
-def find_tools(name: str) -> list[Tool]:
-    """Every *name* binary found, newest first."""
-    paths: list[Path] = [inst.tool(name) for inst in find_installations()]
-    for pattern in _CLIENT_DIRS:
-        paths += [Path(d) / name for d in glob.glob(pattern)]
-    on_path = shutil.which(name)
-    if on_path:
-        paths.append(Path(on_path))
-    seen: set[Path] = set()
-    tools: list[Tool] = []
-    for p in paths:
-        if not p.is_file() or p.resolve() in seen:
-            continue
-        seen.add(p.resolve())
-        version = _version(p)
-        if version is not None:
-            tools.append(Tool(p, version))
-    return sorted(tools, key=lambda t: t.version, reverse=True)
 
 
 def _major(version: str | None) -> int | None:
     m = re.match(r"(\d+)", version or "")
     return int(m.group(1)) if m else None
-
-
-def install_hint(tool: str, major: int) -> str:
-    pip = (
-        " or pip install 'pgferry[embedded]' (PostgreSQL 16 and 18 binaries)" if major <= 18 else ""
-    )
-    return (
-        f"install {tool} {major} or newer: apt-get install postgresql-client-{major} "
-        f"(Debian/Ubuntu, from apt.postgresql.org), brew install postgresql@{major} (macOS), "
-        f"dnf install postgresql{major} (RHEL, from the PGDG repository){pip}"
-    )
 
 
 def _no_dump(ctx: Context) -> str:
