@@ -73,6 +73,14 @@ CREATE TABLE public.dog (breed text) INHERITS (public.animal);
 
 CREATE VIEW public.plain_view AS SELECT id, label FROM public.plain;
 CREATE MATERIALIZED VIEW public.plain_mv AS SELECT id FROM public.plain;
+CREATE VIEW public.view_of_view AS SELECT v.id FROM public.plain_view v JOIN public.animal a USING (id);
+
+-- code and composite types
+CREATE TYPE public.money_pair AS (amount numeric(10,2), currency char(3));
+CREATE FUNCTION public.add_one(i integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE FUNCTION public.add_one(i bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE PROCEDURE public.noop() LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
+CREATE AGGREGATE public.total(integer) (SFUNC = int4pl, STYPE = integer);
 
 -- a foreign table through a wrapper with no handler: no extension needed
 CREATE FOREIGN DATA WRAPPER dummy;
@@ -442,6 +450,32 @@ def test_view_and_foreign_table_columns(crafted: Crafted) -> None:
     assert [c.name for c in crafted.table("public", "plain_mv").columns] == ["id"]
     remote = crafted.table("public", "remote")
     assert [(c.name, c.type) for c in remote.columns] == [("id", "integer"), ("note", "text")]
+
+
+def test_view_definitions_and_what_they_read(crafted: Crafted) -> None:
+    view = crafted.table("public", "view_of_view")
+    assert view.definition is not None and "plain_view" in view.definition
+    assert view.depends_on == (P("animal"), P("plain_view"))
+    assert crafted.table("public", "plain_mv").definition is not None
+    assert crafted.table("public", "plain").definition is None
+
+
+def test_functions_procedures_and_aggregates(crafted: Crafted) -> None:
+    funcs = {f.signature: f for f in crafted.catalog.functions if f.extension is None}
+    assert {"public.add_one(i integer)", "public.add_one(i bigint)", "public.noop()"} <= set(funcs)
+    add = funcs["public.add_one(i integer)"]
+    assert add.kind.value == "f" and add.result == "integer"
+    assert add.definition is not None and add.definition.startswith("CREATE OR REPLACE FUNCTION")
+    assert funcs["public.noop()"].kind.value == "p"
+    total = funcs["public.total(integer)"]
+    assert total.kind.value == "a" and total.definition is None
+
+
+def test_composite_types(crafted: Crafted) -> None:
+    (pair,) = [c for c in crafted.catalog.composites if c.name == P("money_pair")]
+    assert pair.attributes == (("amount", "numeric(10,2)"), ("currency", "character(3)"))
+    # a table's own row type is not listed
+    assert P("plain") not in {c.name for c in crafted.catalog.composites}
 
 
 # -- constraints ----------------------------------------------------------------

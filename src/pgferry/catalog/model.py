@@ -109,6 +109,8 @@ class Table:
     extension: str | None
     can_select: bool
     columns: tuple[Column, ...]
+    definition: str | None = None  # a view's or materialized view's query
+    depends_on: tuple[Name, ...] = ()  # the relations a view reads
 
     @property
     def is_unlogged(self) -> bool:
@@ -245,6 +247,34 @@ class Domain:
 
 
 @dataclass(frozen=True)
+class CompositeType:
+    name: Name
+    attributes: tuple[tuple[str, str], ...]  # (name, type as format_type writes it)
+    extension: str | None
+
+
+class FunctionKind(StrEnum):
+    FUNCTION = "f"
+    PROCEDURE = "p"
+    AGGREGATE = "a"
+    WINDOW = "w"
+
+
+@dataclass(frozen=True)
+class Function:
+    name: Name
+    identity_args: str  # 'integer, text': what tells overloads apart
+    kind: FunctionKind
+    result: str | None
+    definition: str | None  # CREATE OR REPLACE ...; None for aggregates
+    extension: str | None
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({self.identity_args})"
+
+
+@dataclass(frozen=True)
 class Trigger:
     table: Name
     name: str
@@ -287,6 +317,8 @@ class Catalog:
     triggers: tuple[Trigger, ...]
     extensions: tuple[Extension, ...]
     indexes: tuple[Index, ...] = ()
+    functions: tuple[Function, ...] = ()
+    composites: tuple[CompositeType, ...] = ()
     #: the kinds of objects read (see read_catalog's *parts*); the others are empty
     parts: frozenset[str] = frozenset()
 

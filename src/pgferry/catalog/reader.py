@@ -15,6 +15,7 @@ from .model import (
     Catalog,
     Column,
     ColumnRef,
+    CompositeType,
     Constraint,
     ConstraintType,
     Domain,
@@ -22,6 +23,8 @@ from .model import (
     Extension,
     Feed,
     FeedKind,
+    Function,
+    FunctionKind,
     Generated,
     Identity,
     Index,
@@ -52,6 +55,8 @@ _QUERIES = (
     "triggers",
     "extensions",
     "indexes",
+    "functions",
+    "composites",
 )
 
 
@@ -139,10 +144,30 @@ def read_catalog(conn: psycopg.Connection[Any], *, parts: Collection[str] | None
             for r in rows["indexes"]
             if r["table_oid"] in names
         ),
+        functions=tuple(
+            Function(
+                Name(r["schema"], r["name"]),
+                r["identity_args"],
+                FunctionKind(r["kind"]),
+                r["result"],
+                r["definition"],
+                r["extension"],
+            )
+            for r in rows["functions"]
+        ),
+        composites=tuple(
+            CompositeType(
+                Name(r["schema"], r["name"]),
+                tuple(zip(r["attribute_names"], r["attribute_types"], strict=True)),
+                r["extension"],
+            )
+            for r in rows["composites"]
+        ),
     )
 
 
 def _tables(relations: list[Row], columns: list[Row]) -> tuple[Table, ...]:
+    oids = {r["oid"]: Name(r["schema"], r["name"]) for r in relations}
     cols: dict[int, list[Column]] = defaultdict(list)
     for r in columns:
         cols[r["table_oid"]].append(
@@ -179,6 +204,8 @@ def _tables(relations: list[Row], columns: list[Row]) -> tuple[Table, ...]:
             extension=r["extension"],
             can_select=r["can_select"],
             columns=tuple(cols.get(r["oid"], ())),
+            definition=r["view_definition"],
+            depends_on=tuple(sorted(oids[o] for o in r["view_depends"] or () if o in oids)),
         )
         for r in relations
     )

@@ -1,4 +1,5 @@
 -- Tables, partitioned tables, views, materialized views and foreign tables.
+-- view_definition, view_depends: a view's query and the relations it reads.
 -- inherits: direct parents in pg_inherits order; for a partition, its parent.
 SELECT c.oid,
        n.nspname AS schema,
@@ -23,7 +24,18 @@ SELECT c.oid,
        greatest(c.reltuples, 0)::bigint AS estimated_rows,
        c.relpages::bigint * current_setting('block_size')::bigint AS estimated_bytes,
        e.extname AS extension,
-       pg_catalog.has_table_privilege(c.oid, 'SELECT') AS can_select
+       pg_catalog.has_table_privilege(c.oid, 'SELECT') AS can_select,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid, true) END
+           AS view_definition,
+       CASE WHEN c.relkind IN ('v', 'm') THEN
+           coalesce((SELECT array_agg(DISTINCT d.refobjid)
+                       FROM pg_catalog.pg_rewrite r
+                       JOIN pg_catalog.pg_depend d
+                         ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+                        AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                        AND d.refobjid <> c.oid
+                      WHERE r.ev_class = c.oid), '{}')
+       END AS view_depends
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_depend d
