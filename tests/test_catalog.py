@@ -73,12 +73,15 @@ CREATE TABLE public.dog (breed text) INHERITS (public.animal);
 
 CREATE VIEW public.plain_view AS SELECT id, label FROM public.plain;
 CREATE MATERIALIZED VIEW public.plain_mv AS SELECT id FROM public.plain;
-CREATE VIEW public.view_of_view AS SELECT v.id FROM public.plain_view v JOIN public.animal a USING (id);
+CREATE VIEW public.view_of_view AS
+    SELECT v.id FROM public.plain_view v JOIN public.animal a USING (id);
 
 -- code and composite types
 CREATE TYPE public.money_pair AS (amount numeric(10,2), currency char(3));
-CREATE FUNCTION public.add_one(i integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
-CREATE FUNCTION public.add_one(i bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE FUNCTION public.add_one(i integer) RETURNS integer LANGUAGE sql IMMUTABLE
+    AS $$ SELECT i + 1 $$;
+CREATE FUNCTION public.add_one(i bigint) RETURNS bigint LANGUAGE sql IMMUTABLE
+    AS $$ SELECT i + 1 $$;
 CREATE PROCEDURE public.noop() LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
 CREATE AGGREGATE public.total(integer) (SFUNC = int4pl, STYPE = integer);
 
