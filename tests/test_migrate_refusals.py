@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 import pgferry
-from pgferry.errors import ExitCode, PrivilegeError, RefusedError, SchemaMismatch
+from pgferry.errors import CopyFailed, ExitCode, PrivilegeError, RefusedError, SchemaMismatch
 from pgferry.migrate import MigrateOptions, migrate
 from tests.migrate_support import (
     assert_same_content,
@@ -257,8 +257,76 @@ def test_safe_casts_copy_and_warn(prod: Database, qa: Database) -> None:
     ), warnings
     assert any("public.t.n is integer in production and bigint in QA" in w for w in warnings)
     assert any("public.t.id" in w for w in warnings)
-    assert [r.table.binary for r in report.results] == [False]
+    # every cast here is one production's server makes exactly: binary COPY stays
+    assert [r.table.binary for r in report.results] == [True]
+    assert {c.column: c.explicit for c in report.results[0].table.casts} == {
+        "id": True,
+        "v": True,
+        "n": True,
+    }
     assert_same_content(prod, qa)
+
+
+def test_timestamp_into_timestamptz_is_read_as_utc(prod: Database, qa: Database) -> None:
+    prod.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamp, d date)")
+    prod.execute("INSERT INTO t VALUES (1, '2024-03-31 01:30', '2024-02-29')")
+    qa.execute("CREATE TABLE t (id int PRIMARY KEY, at timestamptz, d timestamptz)")
+    report = run_migrate(prod.url, qa.url)
+    assert any("read as UTC" in p.message for p in report.plan.warnings)
+    rows = qa.execute("SELECT at AT TIME ZONE 'UTC', d AT TIME ZONE 'UTC' FROM t")
+    assert [tuple(str(v) for v in r) for r in rows] == [
+        ("2024-03-31 01:30:00", "2024-02-29 00:00:00")
+    ]
+
+
+def test_checked_casts_copy_values_that_fit(prod: Database, qa: Database) -> None:
+    prod.execute("CREATE TABLE t (id int PRIMARY KEY, code text, n bigint, amount numeric(12,2))")
+    prod.execute("INSERT INTO t VALUES (1, 'abc', 5, 12345.67), (2, 'five ', -7, NULL)")
+    qa.execute(
+        "CREATE TABLE t (id int PRIMARY KEY, code varchar(5), n integer, amount numeric(8,2))"
+    )
+    report = run_migrate(prod.url, qa.url)
+    assert report.ok
+    kinds = {c.column: c.kind.value for c in report.results[0].table.casts}
+    assert kinds == {"code": "checked", "n": "checked", "amount": "checked"}
+    assert any("checked cast" in p.message for p in report.plan.warnings)
+    assert_same_content(prod, qa)
+
+
+@pytest.mark.parametrize(
+    ("prod_type", "qa_type", "bad"),
+    [
+        ("text", "varchar(5)", "'much too long'"),
+        ("bigint", "integer", "3000000000"),
+        ("numeric(12,2)", "numeric(6,2)", "123456.78"),
+    ],
+)
+def test_a_value_that_does_not_fit_is_named_with_its_row(
+    prod: Database, qa: Database, prod_type: str, qa_type: str, bad: str
+) -> None:
+    prod.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {prod_type})")
+    prod.execute("INSERT INTO t SELECT g, NULL FROM generate_series(1, 500) g")
+    prod.execute(f"UPDATE t SET v = {bad} WHERE id = 321")
+    qa.execute(f"CREATE TABLE t (id int PRIMARY KEY, v {qa_type})")
+    qa.execute("INSERT INTO t VALUES (1, NULL)")
+    with pytest.raises(CopyFailed) as err:
+        run_migrate(prod.url, qa.url)
+    message = str(err.value.message)
+    assert "public.t" in message and "'v'" in message and "id=321" in message, message
+    assert bad.strip("'") in message
+    assert err.value.key == "id=321" and err.value.column == "v"
+    assert qa.scalar("SELECT count(*) FROM t") == 0  # that table failed cleanly, emptied
+
+
+def test_narrowing_casts_are_refused_before_writing(prod: Database, qa: Database) -> None:
+    prod.execute("CREATE TABLE t (id int PRIMARY KEY, n integer, r numeric(10,3))")
+    qa.execute("CREATE TABLE t (id int PRIMARY KEY, n numeric(3), r numeric(10,2))")
+    qa.execute("INSERT INTO t VALUES (1, 1, 1)")
+    with pytest.raises(SchemaMismatch) as err:
+        run_migrate(prod.url, qa.url)
+    assert "public.t.n is integer in production but numeric(3,0) in QA" in str(err.value)
+    assert "public.t.r is numeric(10,3) in production but numeric(10,2) in QA" in str(err.value)
+    assert qa.execute("SELECT n FROM t") == [(1,)]
 
 
 # -- row-level security (point 2) ----------------------------------------------------------
@@ -395,16 +463,6 @@ def test_patterns_never_copy_the_journal_nor_migration_history_unless_named(
         "public.t",
         "public._prisma_migrations",
     }
-
-
-def test_narrowing_casts_are_refused_before_writing(prod: Database, qa: Database) -> None:
-    prod.execute("CREATE TABLE t (id int PRIMARY KEY, code text, n integer)")
-    qa.execute("CREATE TABLE t (id int PRIMARY KEY, code varchar(5), n numeric(3))")
-    qa.execute("INSERT INTO t VALUES (1, 'stale', 1)")
-    with pytest.raises(SchemaMismatch) as err:
-        run_migrate(prod.url, qa.url)
-    assert "public.t.code is text in production but character varying(5) in QA" in str(err.value)
-    assert qa.execute("SELECT code FROM t") == [("stale",)]
 
 
 def test_a_partition_only_qa_has_is_emptied_too(prod: Database, qa: Database) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 import psycopg
 from psycopg import sql
@@ -158,9 +158,13 @@ def truncate(
 def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
     fmt = sql.SQL("binary" if tp.binary else "text")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
+    casts = {c.column: c for c in tp.casts}
+    read = sql.SQL(", ").join(
+        casts[c].select() if c in casts else sql.Identifier(c) for c in tp.columns
+    )
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
-    out = sql.SQL("COPY (SELECT {cols} FROM {only}{t}) TO STDOUT (FORMAT {fmt})").format(
-        cols=cols, only=only, t=tp.source.ident, fmt=fmt
+    out = sql.SQL("COPY (SELECT {read} FROM {only}{t}) TO STDOUT (FORMAT {fmt})").format(
+        read=read, only=only, t=tp.source.ident, fmt=fmt
     )
     if tp.columns:
         into = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT {fmt})").format(
@@ -272,7 +276,53 @@ def copy_table(
     return result
 
 
-def _copy_error(tp: TablePlan, exc: BaseException) -> PgferryError:
+class Misfit(NamedTuple):
+    column: str
+    key: str  # 'id=42'
+    message: str
+
+
+def find_misfit(conn: psycopg.Connection[Any], tp: TablePlan) -> Misfit | None:
+    """The first production row whose value does not fit QA's type, and where it is."""
+    only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
+    for cast in tp.casts:
+        misfit = cast.misfit()
+        if misfit is None:
+            continue
+        key = tp.key or (cast.column,)
+        query = sql.SQL("SELECT {key}, {col}::text FROM {only}{t} WHERE {misfit} LIMIT 1").format(
+            key=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in key),
+            col=sql.Identifier(cast.column),
+            only=only,
+            t=tp.source.ident,
+            misfit=misfit,
+        )
+        row = conn.execute(query).fetchone()
+        if row is None:
+            continue
+        where = ", ".join(f"{k}={v}" for k, v in zip(key, row[:-1], strict=True))
+        value = row[-1] if len(row[-1]) <= 80 else row[-1][:77] + "..."
+        message = (
+            f"column {cast.column!r} of the row with {where} holds {value!r}, which does not fit "
+            f"QA's {cast.target_type} (production's column is {cast.source_type})"
+        )
+        return Misfit(cast.column, where, message)
+    return None
+
+
+def _misfit_in(snapshot: Snapshot, tp: TablePlan) -> Misfit | None:
+    if not any(c.misfit() is not None for c in tp.casts):
+        return None
+    try:
+        with snapshot.worker() as conn:
+            return find_misfit(conn, tp)
+    except psycopg.Error:
+        return None
+
+
+def _copy_error(
+    tp: TablePlan, exc: BaseException, snapshot: Snapshot | None = None
+) -> PgferryError:
     if isinstance(exc, PgferryError):
         return exc
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -284,6 +334,19 @@ def _copy_error(tp: TablePlan, exc: BaseException) -> PgferryError:
         diag = exc.diag
         where = f" ({diag.context.strip().splitlines()[0]})" if diag.context else ""
         column = diag.column_name
+        misfit = None
+        if snapshot is not None and (diag.sqlstate or "").startswith("22"):
+            misfit = _misfit_in(snapshot, tp)
+        if misfit is not None:
+            return CopyFailed(
+                f"copying {tp.source} into {tp.target} failed: {misfit.message}",
+                hint="QA keeps this table empty; widen QA's column (pgferry schema push) or fix "
+                "the value in production, then rerun pgferry migrate",
+                sqlstate=diag.sqlstate,
+                table=str(tp.target),
+                column=misfit.column,
+                key=misfit.key,
+            )
         return CopyFailed(
             f"copying {tp.source} into {tp.target} failed: "
             f"{(diag.message_primary or str(exc)).strip()}{where}",
@@ -337,7 +400,7 @@ def run_copies(
                     except BaseException as exc:
                         with lock:
                             if not failed.is_set():
-                                errors.append(_copy_error(tp, exc))
+                                errors.append(_copy_error(tp, exc, snapshot))
                         failed.set()
                         return
                     with lock:

@@ -9,13 +9,14 @@ every problem found.  Nothing is written until a plan has no blocking problem.
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
+from .casts import Cast, CastKind, make_cast
+from .casts import note as cast_note
 from .catalog import Catalog, Column, Generated, Name, RelKind, Table
 from .errors import SchemaMismatch
 
@@ -24,20 +25,6 @@ from .errors import SchemaMismatch
 DEFAULT_EXCLUDES = ("*._prisma_migrations",)
 #: pgferry's own schema (its journal) is never copied, whatever the patterns.
 OWN_SCHEMA = "pgferry"
-
-#: (source type, target type) pairs that text COPY converts without loss.
-_SAFE_CASTS: dict[str, frozenset[str]] = {
-    "smallint": frozenset({"integer", "bigint", "numeric", "real", "double precision"}),
-    "integer": frozenset({"bigint", "numeric", "double precision"}),
-    "bigint": frozenset({"numeric"}),
-    "real": frozenset({"double precision"}),
-    "json": frozenset({"jsonb"}),
-    "text": frozenset({"character varying"}),
-    "character varying": frozenset({"text"}),
-    "character": frozenset({"text", "character varying"}),
-    "timestamp without time zone": frozenset({"timestamp with time zone"}),
-    "date": frozenset({"timestamp without time zone", "timestamp with time zone"}),
-}
 
 
 class Severity(StrEnum):
@@ -68,6 +55,8 @@ class TablePlan:
     estimated_rows: int
     estimated_bytes: int
     note: str = ""
+    casts: tuple[Cast, ...] = ()  # copied columns whose type differs in QA
+    key: tuple[str, ...] = ()  # production's primary key, to name a row that fails
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +67,10 @@ class TablePlan:
             "estimated_rows": self.estimated_rows,
             "estimated_bytes": self.estimated_bytes,
             "note": self.note,
+            "casts": [
+                {"column": c.column, "from": c.source_type, "to": c.target_type, "kind": c.kind}
+                for c in self.casts
+            ],
         }
 
 
@@ -193,47 +186,6 @@ def select_tables(
 # -- column mapping -------------------------------------------------------------
 
 
-def _base_type(column: Column) -> str:
-    return re.sub(r"\(.*?\)", "", column.type).strip()
-
-
-#: Decimal digits an integer type can hold, for a numeric(p, s) target.
-_INT_DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}
-
-
-def _cast_is_safe(src: Column, dst: Column) -> bool:
-    a, b = _base_type(src), _base_type(dst)
-    if a == b:  # only the modifier differs: varchar(50) -> varchar(100), numeric(10,2) -> numeric
-        return _widens(src.type, dst.type)
-    if b not in _SAFE_CASTS.get(a, frozenset()):
-        return False
-    if "(" not in dst.type:  # an unconstrained target holds whatever the source does
-        return True
-    if a in _INT_DIGITS and b == "numeric":
-        precision, scale = [*_mods(dst.type), 0, 0][:2]
-        return precision - scale >= _INT_DIGITS[a]
-    if b.startswith(("timestamp", "time")):  # timestamp(3) -> timestamptz(3): precision only
-        return _widens(src.type, dst.type) if "(" in src.type else False
-    # text -> varchar(n), char(10) -> varchar(5): fits only if the source is bounded no wider
-    return "(" in src.type and _widens(src.type, dst.type)
-
-
-def _mods(t: str) -> list[int]:
-    m = re.search(r"\(([\d,\s]+)\)", t)
-    return [int(x) for x in m.group(1).split(",")] if m else []
-
-
-def _widens(src: str, dst: str) -> bool:
-    s, d = _mods(src), _mods(dst)
-    if not d:  # unconstrained target
-        return True
-    if not s or len(s) != len(d):
-        return False
-    if len(s) == 2:  # numeric(p, s): integer digits and scale must both fit
-        return d[0] - d[1] >= s[0] - s[1] and d[1] >= s[1]
-    return d[0] >= s[0]
-
-
 def _binary_safe(column: Column) -> bool:
     """Binary COPY sends type OIDs inside arrays and composites: built-in types only."""
     return column.type_name.schema == "pg_catalog" or column.type_kind == "e"
@@ -241,8 +193,9 @@ def _binary_safe(column: Column) -> bool:
 
 def _map_columns(
     src: Table, dst: Table, source: Catalog, target: Catalog, problems: list[Problem]
-) -> tuple[tuple[str, ...], bool]:
+) -> tuple[tuple[str, ...], bool, tuple[Cast, ...]]:
     columns: list[str] = []
+    casts: list[Cast] = []
     binary = bool(dst.columns)
     src_cols = {c.name: c for c in src.columns}
     dst_cols = {c.name: c for c in dst.columns}
@@ -276,20 +229,8 @@ def _map_columns(
                 )
             continue
         if s.type != d.type:
-            if _cast_is_safe(s, d):
-                note = (
-                    " (read as UTC)" if "with time zone" in d.type and "with" not in s.type else ""
-                )
-                problems.append(
-                    Problem(
-                        Severity.WARNING,
-                        dst.name,
-                        f"{dst.name}.{d.name} is {s.type} in production and {d.type} in QA: "
-                        f"converted{note}",
-                    )
-                )
-                binary = False
-            else:
+            cast = make_cast(s, d)
+            if cast.kind is CastKind.UNSAFE:
                 problems.append(
                     Problem(
                         Severity.BLOCKING,
@@ -298,11 +239,21 @@ def _map_columns(
                     )
                 )
                 continue
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    dst.name,
+                    f"{dst.name}.{d.name} is {s.type} in production and {d.type} in QA: "
+                    f"{cast_note(s, d)}",
+                )
+            )
+            casts.append(cast)
+            binary = binary and cast.explicit
         if not (_binary_safe(s) and _binary_safe(d)):
             binary = False
         columns.append(d.name)
     _check_enums(src, dst, source, target, columns, problems)
-    return tuple(columns), binary
+    return tuple(columns), binary, tuple(casts)
 
 
 def _check_enums(
@@ -423,7 +374,7 @@ def _table_plan(
         if root != src.name or _by_leaves(src, source, target):
             return None
         leaves = _leaves(src, source)
-        columns, binary = _map_columns(src, dst, source, target, problems)
+        columns, binary, casts = _map_columns(src, dst, source, target, problems)
         return TablePlan(
             src.name,
             dst.name,
@@ -433,12 +384,14 @@ def _table_plan(
             estimated_rows=sum(t.estimated_rows for t in leaves),
             estimated_bytes=sum(t.estimated_bytes for t in leaves),
             note="through the partitioned root (QA's partitions differ)",
+            casts=casts,
+            key=_key(src, source),
         )
     if src.is_partition and root in chosen:
         root_table = source.table(root)
         if root_table is not None and not _by_leaves(root_table, source, target):
             return None  # the root copies it
-    columns, binary = _map_columns(src, dst, source, target, problems)
+    columns, binary, casts = _map_columns(src, dst, source, target, problems)
     has_children = any(src.name in t.parents and not t.is_partition for t in source.tables)
     note = "partitioned in QA: rows routed by QA" if dst.kind is RelKind.PARTITIONED else ""
     return TablePlan(
@@ -450,7 +403,18 @@ def _table_plan(
         estimated_rows=src.estimated_rows,
         estimated_bytes=src.estimated_bytes,
         note=note,
+        casts=casts,
+        key=_key(src, source),
     )
+
+
+def _key(table: Table, catalog: Catalog) -> tuple[str, ...]:
+    """Columns that name one row of *table*: its primary key, else its parent's."""
+    for name in (table.name, *catalog.ancestors(table.name)):
+        pk = catalog.primary_key(name)
+        if pk is not None:
+            return pk.columns
+    return ()
 
 
 def _leaves(table: Table, catalog: Catalog) -> list[Table]:
