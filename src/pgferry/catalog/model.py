@@ -280,6 +280,7 @@ class Trigger:
     name: str
     enabled: str  # O fires, D disabled, R replica only, A always
     definition: str
+    is_clone: bool = False  # a partition's copy of its parent's trigger
 
     @property
     def is_enabled(self) -> bool:

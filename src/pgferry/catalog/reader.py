@@ -122,7 +122,7 @@ def read_catalog(conn: psycopg.Connection[Any], *, parts: Collection[str] | None
             for r in rows["domains"]
         ),
         triggers=tuple(
-            Trigger(names[r["table_oid"]], r["name"], r["enabled"], r["definition"])
+            Trigger(names[r["table_oid"]], r["name"], r["enabled"], r["definition"], r["is_clone"])
             for r in rows["triggers"]
             if r["table_oid"] in names
         ),
