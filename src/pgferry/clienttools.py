@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import os
 import re
 import shutil
 import subprocess
@@ -94,3 +95,36 @@ def install_hint(tool: str, major: int) -> str:
         f"(Debian/Ubuntu, from apt.postgresql.org), brew install postgresql@{major} (macOS), "
         f"dnf install postgresql{major} (RHEL, from the PGDG repository){pip}"
     )
+
+
+#: libpq connection parameters and the environment variables that carry them.
+_ENV = {
+    "host": "PGHOST",
+    "hostaddr": "PGHOSTADDR",
+    "port": "PGPORT",
+    "dbname": "PGDATABASE",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "passfile": "PGPASSFILE",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "options": "PGOPTIONS",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "target_session_attrs": "PGTARGETSESSIONATTRS",
+}
+
+
+def libpq_env(params: dict[str, str]) -> dict[str, str]:
+    """An environment that points a client program at *params*, the password kept off argv.
+
+    Start from ``os.environ`` without its ``PG*`` variables, so that nothing the
+    caller's shell set reaches the program unless *params* says so.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    for key, var in _ENV.items():
+        if params.get(key):
+            env[var] = params[key]
+    env["PGAPPNAME"] = "pgferry"
+    return env

@@ -9,6 +9,7 @@ from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
 from .migrate import migrate_command
+from .schema import schema_group
 from .sequences import sequences
 from .verify import verify_command
 
@@ -35,3 +36,4 @@ cli.add_command(demo_command)
 cli.add_command(init_command)
 cli.add_command(verify_command)
 cli.add_command(doctor_command)
+cli.add_command(schema_group)

@@ -1,0 +1,185 @@
+"""Make QA's schema match production's, in one transaction.
+
+Additive by default: what drops or narrows data runs only with
+``allow_drop`` and is listed first.  An empty QA gets production's whole
+schema from pg_dump (see :mod:`.dump`) when one that fits is on this machine;
+otherwise, and for a QA that exists already, the statements are built from
+the two catalogs (see :mod:`.ddl`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from ..catalog import Catalog, read_catalog
+from ..endpoints import Endpoint, connect
+from ..errors import SchemaMismatch
+from ..plan import OWN_SCHEMA
+from ..source import refuse_same_database, server_identity
+from . import ddl, dump
+from .ddl import Step
+from .diff import Difference, SchemaDiff, diff
+
+
+class PushFailed(SchemaMismatch):
+    """A statement of the push failed: QA's schema is as it was."""
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    diff: SchemaDiff
+    steps: tuple[Step, ...]  # in the order they run
+    drops: tuple[Difference, ...]  # whose fix drops or narrows data, run with allow_drop
+    held_back: tuple[Difference, ...]  # drops not allowed this time
+    refused: tuple[Difference, ...]  # no automatic fix, with the reason
+    method: str = "catalog"  # or 'pg_dump'
+    script: str | None = None  # pg_dump's cleaned output, for an empty QA
+    notes: tuple[str, ...] = ()
+
+    @property
+    def statements(self) -> list[str]:
+        if self.script is not None:
+            return [self.script.strip()]
+        return [s.text() for s in self.steps]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "statements": self.statements,
+            "drops": [d.to_dict() for d in self.drops],
+            "held_back": [d.to_dict() for d in self.held_back],
+            "refused": [d.to_dict() for d in self.refused],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class PushResult:
+    plan: PushPlan
+    applied: bool
+    remaining: SchemaDiff | None = None  # the diff after the push
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            **self.plan.to_dict(),
+            "remaining": self.remaining.to_dict() if self.remaining is not None else None,
+        }
+
+
+def is_empty(catalog: Catalog) -> bool:
+    """Whether QA holds no user object at all (extensions aside)."""
+
+    def mine(schema: str, extension: str | None) -> bool:
+        return extension is None and schema != OWN_SCHEMA
+
+    return not (
+        any(mine(t.name.schema, t.extension) for t in catalog.tables)
+        or any(mine(s.name.schema, s.extension) for s in catalog.sequences)
+        or any(mine(e.name.schema, e.extension) for e in catalog.enums)
+        or any(mine(d.name.schema, d.extension) for d in catalog.domains)
+        or any(mine(c.name.schema, c.extension) for c in catalog.composites)
+        or any(mine(f.name.schema, f.extension) for f in catalog.functions)
+    )
+
+
+def plan_push(
+    source: Catalog, target: Catalog, *, allow_drop: bool = False, schemas: tuple[str, ...] = ()
+) -> PushPlan:
+    """The statements that make *target* match *source*, built from the catalogs."""
+    found = diff(source, target, schemas=schemas)
+    steps: list[Step] = []
+    drops: list[Difference] = []
+    held: list[Difference] = []
+    refused: list[Difference] = []
+    for d in found.differences:
+        if d.refused is not None:
+            refused.append(d)
+            continue
+        if d.drops:
+            drops.append(d)
+            if not allow_drop:
+                held.append(d)
+                continue
+        steps += d.fix
+    return PushPlan(found, tuple(ddl.ordered(steps)), tuple(drops), tuple(held), tuple(refused))
+
+
+def push(
+    source: Endpoint,
+    target: Endpoint,
+    *,
+    dry_run: bool = False,
+    allow_drop: bool = False,
+    schemas: tuple[str, ...] = (),
+    use_pg_dump: bool = True,
+) -> PushResult:
+    """Compare, then (unless *dry_run*) apply the fix to QA in one transaction."""
+    with (
+        connect(source, read_only=True, autocommit=True) as sconn,
+        connect(target, autocommit=True) as tconn,
+    ):
+        refuse_same_database(server_identity(sconn), server_identity(tconn), target)
+        src_cat, dst_cat = read_catalog(sconn), read_catalog(tconn)
+        plan = plan_push(src_cat, dst_cat, allow_drop=allow_drop, schemas=schemas)
+        if use_pg_dump and is_empty(dst_cat) and plan.steps:
+            plan = _with_dump(plan, source, src_cat, tconn, schemas)
+        if dry_run or not plan.statements:
+            return PushResult(plan, applied=False, remaining=plan.diff)
+        _apply(tconn, plan)
+        remaining = diff(src_cat, read_catalog(tconn), schemas=schemas)
+    return PushResult(plan, applied=True, remaining=remaining)
+
+
+def _with_dump(
+    plan: PushPlan,
+    source: Endpoint,
+    src_cat: Catalog,
+    tconn: psycopg.Connection[Any],
+    schemas: tuple[str, ...],
+) -> PushPlan:
+    tool = dump.find_pg_dump(src_cat.major_version)
+    if tool is None:
+        note = (
+            f"no pg_dump {src_cat.major_version} or newer on this machine: the schema is built "
+            "from the catalog, without policies, comments and grants; for those, "
+            + dump.missing_pg_dump(src_cat.major_version)
+        )
+        return PushPlan(**{**plan.__dict__, "notes": (*plan.notes, note)})
+    settings = [str(r[0]) for r in tconn.execute("SELECT name FROM pg_catalog.pg_settings")]
+    script = dump.clean(dump.dump_schema(source, tool, schemas), settings)
+    note = f"QA is empty: the whole schema comes from {tool.label}"
+    return PushPlan(
+        **{**plan.__dict__, "method": "pg_dump", "script": script, "notes": (*plan.notes, note)}
+    )
+
+
+def _apply(conn: psycopg.Connection[Any], plan: PushPlan) -> None:
+    conn.autocommit = False
+    try:
+        with conn.transaction():
+            # function bodies may name tables created later in the same push
+            conn.execute("SET LOCAL check_function_bodies = off")
+            if plan.script is not None:
+                _run(conn, plan.script, "pg_dump's schema script")
+            else:
+                for step in plan.steps:
+                    _run(conn, step.statement, step.text())
+    finally:
+        conn.autocommit = True
+
+
+def _run(conn: psycopg.Connection[Any], statement: Any, shown: str) -> None:
+    try:
+        conn.execute(statement)
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        short = shown if len(shown) <= 200 else shown[:197] + "..."
+        raise PushFailed(
+            f"schema push stopped, QA's schema is unchanged: {first}, in: {short}",
+            hint="fix what the message names in QA (or in production) and run schema push again",
+        ) from None
