@@ -48,6 +48,12 @@ def schema_diff(prod: Database, qa: Database) -> SchemaDiff:
     return diff(read(prod), read(qa))
 
 
+HAS_NAME = (
+    "SELECT count(*) FROM information_schema.columns "
+    "WHERE table_name = 'client' AND column_name = 'name'"
+)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -79,8 +85,8 @@ CASES = [
          Change.CHANGED, Severity.WARNING),
     Case("narrower type in production", 'ALTER TABLE "Order" ALTER note TYPE varchar(20)', "",
          "column", Change.CHANGED, Severity.WARNING, drops=True),
-    Case("incompatible type", 'ALTER TABLE "Order" ALTER note TYPE integer USING NULL', "", "column",
-         Change.CHANGED, Severity.BLOCKING, refused=True),
+    Case("incompatible type", 'ALTER TABLE "Order" ALTER note TYPE integer USING NULL', "",
+         "column", Change.CHANGED, Severity.BLOCKING, refused=True),
     Case("QA NOT NULL", "", 'ALTER TABLE "Order" ALTER note SET NOT NULL', "column",
          Change.CHANGED, Severity.WARNING),
     Case("default", 'ALTER TABLE "Order" ALTER total SET DEFAULT 0', "", "column",
@@ -183,12 +189,7 @@ def test_drops_wait_for_allow_drop(pair: tuple[Database, Database]) -> None:
     dry = push(pgferry.parse(prod.url), pgferry.parse(qa.url), dry_run=True)
     assert [d.name for d in dry.plan.held_back] == ["public.client.nick"]
     assert not any("DROP" in s for s in dry.plan.statements)
-    assert (
-        qa.scalar(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'client' AND column_name = 'name'"
-        )
-        == 0
-    )
+    assert qa.scalar(HAS_NAME) == 0
     once = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
     assert once.remaining is not None and [d.name for d in once.remaining.differences] == [
         "public.client.nick"
@@ -211,12 +212,7 @@ def test_a_failing_statement_leaves_qa_unchanged(pair: tuple[Database, Database]
         push(pgferry.parse(prod.url), pgferry.parse(qa.url))
     assert "QA's schema is unchanged" in err.value.message and "code" in err.value.message
     assert qa.scalar("SELECT to_regclass('public.t2')") is None
-    assert (
-        qa.scalar(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'client' AND column_name = 'name'"
-        )
-        == 0
-    )
+    assert qa.scalar(HAS_NAME) == 0
 
 
 def test_diff_cli_exit_codes_and_json(pair: tuple[Database, Database]) -> None:
