@@ -471,7 +471,10 @@ def test_functions_procedures_and_aggregates(crafted: Crafted) -> None:
     assert add.definition is not None and add.definition.startswith("CREATE OR REPLACE FUNCTION")
     assert funcs["public.noop()"].kind.value == "p"
     total = funcs["public.total(integer)"]
-    assert total.kind.value == "a" and total.definition is None
+    assert total.kind.value == "a"
+    assert total.definition == (
+        "CREATE AGGREGATE public.total(integer) (SFUNC = int4pl, STYPE = integer)"
+    )
 
 
 def test_composite_types(crafted: Crafted) -> None:

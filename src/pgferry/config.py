@@ -13,6 +13,7 @@
     tables = []                       # patterns: "public.*", "Order"; empty = everything
     exclude = ["audit_log"]
     jobs = 4
+    push_schema = false               # run `pgferry schema push` (additive) before the copy
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ DEFAULT_PATH = Path("pgferry.toml")
 _KEYS: dict[str, set[str]] = {
     "source": {"url_env"},
     "target": {"url_env", "protected"},
-    "migrate": {"tables", "exclude", "jobs"},
+    "migrate": {"tables", "exclude", "jobs", "push_schema"},
 }
 
 
@@ -41,6 +42,7 @@ class Config:
     tables: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     jobs: int | None = None
+    push_schema: bool = False
     path: Path | None = field(default=None)
 
 
@@ -75,6 +77,9 @@ def load(path: Path | None = None) -> Config:
     jobs = mig.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"{path}: [migrate] jobs must be a positive integer")
+    push_schema = mig.get("push_schema", False)
+    if not isinstance(push_schema, bool):
+        raise ConfigError(f"{path}: [migrate] push_schema must be true or false")
     return Config(
         source_env=src.get("url_env"),
         target_env=dst.get("url_env"),
@@ -82,5 +87,6 @@ def load(path: Path | None = None) -> Config:
         tables=_strings("migrate", "tables", mig.get("tables", [])),
         exclude=_strings("migrate", "exclude", mig.get("exclude", [])),
         jobs=jobs,
+        push_schema=push_schema,
         path=path,
     )

@@ -29,6 +29,7 @@ from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
 from .integrity import InsertCheck, check_insert
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
+from .schema.push import push
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, refuse_same_database, server_identity
 
@@ -49,6 +50,8 @@ class MigrateOptions:
     protected: Sequence[str] = ()
     #: after the load, try one insert per table that takes every default (rolled back)
     verify: bool = True
+    #: run ``schema push`` (additive) before planning, so that a drifted QA is brought level
+    push_schema: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class MigrateReport:
     run_id: str = ""
     log: list[str] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
+    schema_pushed: list[str] = field(default_factory=list)  # statements --push-schema ran
 
     @property
     def ok(self) -> bool:
@@ -120,6 +124,7 @@ class MigrateReport:
                 {"view": str(n), "reason": why} for n, why in self.not_refreshed
             ],
             "inserts": [i.to_dict() for i in self.inserts],
+            "schema_pushed": self.schema_pushed,
         }
 
 
@@ -236,6 +241,7 @@ def migrate(
         restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
         if restored.restored:
             log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
+        pushed = _push_schema(source, target, options, log) if options.push_schema else []
         src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
         plan = build_plan(
             src_cat,
@@ -253,6 +259,7 @@ def migrate(
             restored_before=len(restored.restored),
             run_id=run_id,
             log=log.lines,
+            schema_pushed=pushed,
         )
         if options.dry_run:
             report.seconds = time.monotonic() - started
@@ -269,6 +276,21 @@ def migrate(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _push_schema(
+    source: Endpoint, target: Endpoint, options: MigrateOptions, log: RunLog
+) -> list[str]:
+    """``schema push`` before the copy (additive only); in a dry run, what it would run."""
+    result = push(source, target, dry_run=options.dry_run, schemas=tuple(options.schemas))
+    statements = result.plan.statements
+    if options.dry_run:
+        log.note(f"schema push would run {len(result.plan.steps)} statements first")
+    elif statements:
+        log.note(f"schema push: {len(result.plan.steps)} statements applied ({result.plan.method})")
+    for d in (*result.plan.held_back, *result.plan.refused):
+        log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
+    return statements
 
 
 def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:
@@ -302,7 +324,11 @@ def _refuse_before_writing(
             hint="read production as the tables' owner or a role with BYPASSRLS, "
             "or leave those tables out with --exclude",
         )
-    plan.raise_if_blocked()
+    plan.raise_if_blocked(
+        hint="bring QA's schema level with `pgferry schema push` (same --from and --to; "
+        "--dry-run shows the SQL), or rerun migrate with --push-schema; or leave those tables "
+        "out with --exclude"
+    )
     if confirm is not None and not confirm(plan, dst_cat.database):
         raise RefusedError(
             f"not confirmed: QA database {dst_cat.database} was left as it was",

@@ -98,15 +98,16 @@ class Plan:
     def estimated_bytes(self) -> int:
         return sum(t.estimated_bytes for t in self.tables)
 
-    def raise_if_blocked(self) -> None:
+    def raise_if_blocked(self, hint: str | None = None) -> None:
         if not self.blocking:
             return
         lines = "; ".join(str(p) for p in self.blocking[:5])
         more = f" (and {len(self.blocking) - 5} more)" if len(self.blocking) > 5 else ""
         raise SchemaMismatch(
             f"QA's schema does not fit production's, nothing was written: {lines}{more}",
-            hint="bring QA's schema up to date (prisma migrate deploy, prisma db push, or your "
-            "framework's migrations), or leave those tables out with --exclude",
+            hint=hint
+            or "bring QA's schema up to date (pgferry schema push, or your framework's "
+            "migrations), or leave those tables out with --exclude",
         )
 
     def to_dict(self) -> dict[str, Any]:

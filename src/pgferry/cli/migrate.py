@@ -57,6 +57,11 @@ def _confirm(plan: Plan, dbname: str) -> bool:
 )
 @schema_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
+@click.option(
+    "--push-schema",
+    is_flag=True,
+    help="First make QA's schema match production's (pgferry schema push, additive only).",
+)
 @json_option
 @click.option(
     "--report-dir",
@@ -82,6 +87,7 @@ def migrate_command(
     exclude: tuple[str, ...],
     schemas: tuple[str, ...],
     dry_run: bool,
+    push_schema: bool,
     as_json: bool,
     report_dir: Path,
     no_report: bool,
@@ -111,6 +117,7 @@ def migrate_command(
         dry_run=dry_run,
         protected=cfg.protected,
         verify=not no_verify,
+        push_schema=push_schema or cfg.push_schema,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(

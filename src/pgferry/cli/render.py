@@ -132,6 +132,9 @@ def migrate_summary(report: MigrateReport) -> None:
             f"put back {report.restored_before} constraints/triggers an interrupted run "
             "had set aside"
         )
+    if report.schema_pushed:
+        verb = "would first run" if report.dry_run else "schema push ran"
+        out.print(f"{verb} {len(report.schema_pushed)} schema statement(s) (pgferry schema push)")
     if report.dry_run:
         out.print(plan_table(plan))
         out.print(

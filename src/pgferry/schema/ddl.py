@@ -62,13 +62,14 @@ class Phase(IntEnum):
     FUNCTION = 7
     TABLE = 8
     COLUMN = 9
-    SEQUENCE_OWNER = 10
-    VIEW = 11
-    KEY = 12
-    CHECK = 13
-    FOREIGN_KEY = 14
-    INDEX = 15
-    TRIGGER = 16
+    ROW_TYPE_FUNCTION = 10  # takes or returns a table's row type: after the tables
+    SEQUENCE_OWNER = 11
+    VIEW = 12
+    KEY = 13
+    CHECK = 14
+    FOREIGN_KEY = 15
+    INDEX = 16
+    TRIGGER = 17
 
 
 @dataclass(frozen=True)
@@ -424,10 +425,20 @@ def table_extras(table: Table, catalog: Catalog) -> list[Step]:
 # -- functions -------------------------------------------------------------------------
 
 
-def create_function(func: Function) -> Step | None:
+def create_function(func: Function, catalog: Catalog) -> Step | None:
+    """A function's CREATE OR REPLACE; after the tables when it names a table's row type."""
     if func.definition is None:
         return None
-    return Step(Phase.FUNCTION, _raw(func.definition.strip()))
+    signature = f"{func.identity_args} {func.result or ''}"
+    row_type = any(
+        re.search(rf"(?<![\w.\"]){re.escape(str(t.name))}(?![\w\"])", signature)
+        for t in catalog.tables
+    )
+    if func.kind is FunctionKind.AGGREGATE:  # after every function, its steps among them
+        return Step(Phase.ROW_TYPE_FUNCTION, _raw(func.definition.strip()), 1)
+    return Step(
+        Phase.ROW_TYPE_FUNCTION if row_type else Phase.FUNCTION, _raw(func.definition.strip())
+    )
 
 
 def drop_function(func: Function) -> Step:

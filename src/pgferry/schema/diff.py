@@ -25,7 +25,6 @@ from ..catalog import (
     Column,
     Constraint,
     ConstraintType,
-    FunctionKind,
     Generated,
     Identity,
     Name,
@@ -549,7 +548,7 @@ def _functions(source: Catalog, target: Catalog, scope: _Scope) -> list[Differen
     )
     out: list[Difference] = []
     for f in missing:
-        step = ddl.create_function(f)
+        step = ddl.create_function(f, source)
         out.append(
             Difference(
                 "function",
@@ -559,7 +558,7 @@ def _functions(source: Catalog, target: Catalog, scope: _Scope) -> list[Differen
                 f"production has {f.kind.name.lower()} {f.signature}, QA does not",
                 "copies data; triggers or defaults that call it fail in QA",
                 (step,) if step else (),
-                refused=None if step else "pgferry does not write aggregates: create it by hand",
+                refused=None if step else "an ordered-set aggregate is left to you",
             )
         )
     for f in extra:
@@ -576,9 +575,9 @@ def _functions(source: Catalog, target: Catalog, scope: _Scope) -> list[Differen
             )
         )
     for s, t in both:
-        if s.kind is FunctionKind.AGGREGATE or _norm(s.definition) == _norm(t.definition):
+        if _norm(s.definition) == _norm(t.definition):
             continue
-        step = ddl.create_function(s)
+        step = ddl.create_function(s, source)
         out.append(
             Difference(
                 "function",
