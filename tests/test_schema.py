@@ -205,14 +205,34 @@ def test_drops_wait_for_allow_drop(pair: tuple[Database, Database]) -> None:
 def test_a_failing_statement_leaves_qa_unchanged(pair: tuple[Database, Database]) -> None:
     prod, qa = pair
     prod.execute("ALTER TABLE client ADD COLUMN name text NOT NULL DEFAULT 'x'")
-    prod.execute("ALTER TABLE client ADD COLUMN code text NOT NULL")  # no default
+    prod.execute("ALTER TABLE client ADD CONSTRAINT email_at CHECK (email LIKE '%@%')")
     prod.execute("CREATE TABLE t2 (id int)")
-    qa.execute("INSERT INTO client VALUES (1, 'a@b')")  # code cannot be added to this row
+    qa.execute("INSERT INTO client VALUES (1, 'no-at-sign')")  # fails the new check
     with pytest.raises(PushFailed) as err:
         push(pgferry.parse(prod.url), pgferry.parse(qa.url))
-    assert "QA's schema is unchanged" in err.value.message and "code" in err.value.message
+    assert "QA's schema is unchanged" in err.value.message and "email_at" in err.value.message
     assert qa.scalar("SELECT to_regclass('public.t2')") is None
     assert qa.scalar(HAS_NAME) == 0
+
+
+def test_a_new_not_null_column_waits_for_qa_rows_to_get_values(
+    pair: tuple[Database, Database],
+) -> None:
+    prod, qa = pair
+    prod.execute("ALTER TABLE client ADD COLUMN name text NOT NULL")
+    qa.execute("INSERT INTO client VALUES (1, 'a@b')")
+    result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
+    assert [s.text() for s in result.plan.deferred] == [
+        'ALTER TABLE "public"."client" ALTER COLUMN "name" SET NOT NULL'
+    ]
+    assert any("added nullable" in n for n in result.plan.notes)
+    assert result.remaining is not None
+    assert [(d.name, d.detail) for d in result.remaining.differences] == [
+        ("public.client.name", "NOT NULL in production, nullable in QA")
+    ]
+    qa.execute("DELETE FROM client")  # what a migrate's load would replace
+    push(pgferry.parse(prod.url), pgferry.parse(qa.url))
+    assert not schema_diff(prod, qa)
 
 
 def test_diff_cli_exit_codes_and_json(pair: tuple[Database, Database]) -> None:

@@ -241,7 +241,9 @@ def migrate(
         restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
         if restored.restored:
             log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
-        pushed = _push_schema(source, target, options, log) if options.push_schema else []
+        pushed, deferred = (
+            _push_schema(source, target, options, log) if options.push_schema else ([], False)
+        )
         src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
         plan = build_plan(
             src_cat,
@@ -269,6 +271,8 @@ def migrate(
         # production's positions now: its snapshot then only has to last through the load
         positions = snap.sequence_positions(src_cat)
         _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+        if deferred:  # NOT NULL on columns the load has now filled
+            report.schema_pushed += _push_schema(source, target, options, log)[0]
         _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
@@ -280,8 +284,12 @@ def migrate(
 
 def _push_schema(
     source: Endpoint, target: Endpoint, options: MigrateOptions, log: RunLog
-) -> list[str]:
-    """``schema push`` before the copy (additive only); in a dry run, what it would run."""
+) -> tuple[list[str], bool]:
+    """``schema push`` before the copy (additive only); in a dry run, what it would run.
+
+    Returns the statements and whether some wait for the load (NOT NULL on a new
+    column of a table that holds rows).
+    """
     result = push(source, target, dry_run=options.dry_run, schemas=tuple(options.schemas))
     statements = result.plan.statements
     if options.dry_run:
@@ -290,7 +298,7 @@ def _push_schema(
         log.note(f"schema push: {len(result.plan.steps)} statements applied ({result.plan.method})")
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
-    return statements
+    return statements, bool(result.plan.deferred)
 
 
 def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:

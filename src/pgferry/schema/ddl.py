@@ -10,7 +10,7 @@ then types before tables, tables before constraints, and so on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from psycopg import sql
@@ -79,6 +79,8 @@ class Step:
     phase: Phase
     statement: sql.Composable
     depth: int = 0  # order inside a phase: a partition after its parent, a view after its inputs
+    #: runs only when this QA table is empty (SET NOT NULL on a column just added)
+    needs_empty: Name | None = None
 
     def text(self) -> str:
         return self.statement.as_string(None)
@@ -282,13 +284,41 @@ def drop_table(table: Table, catalog: Catalog) -> Step:
     return Step(phase, _drop(what, table.name), depth(table, catalog) + view_depth(table, catalog))
 
 
-def add_column(table: Name, col: Column, catalog: Catalog) -> Step:
-    return Step(
-        Phase.COLUMN,
-        sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
-            table.ident, column_definition(col, table, catalog)
-        ),
+def add_column(table: Name, col: Column, catalog: Catalog) -> list[Step]:
+    """ADD COLUMN; a NOT NULL column with no default is added nullable, then made NOT NULL
+    only if QA's table is empty (its rows would have no value: the next migrate fills them)."""
+    bare = (
+        col.not_null
+        and col.default is None
+        and col.identity is Identity.NONE
+        and col.generated is Generated.NONE
     )
+    if not bare:
+        return [
+            Step(
+                Phase.COLUMN,
+                sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
+                    table.ident, column_definition(col, table, catalog)
+                ),
+            )
+        ]
+    nullable = replace(col, not_null=False)
+    return [
+        Step(
+            Phase.COLUMN,
+            sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
+                table.ident, column_definition(nullable, table, catalog)
+            ),
+        ),
+        Step(
+            Phase.COLUMN,
+            sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
+                table.ident, sql.Identifier(col.name)
+            ),
+            depth=1,
+            needs_empty=table,
+        ),
+    ]
 
 
 def drop_column(table: Name, column: str) -> Step:

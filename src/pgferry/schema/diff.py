@@ -724,7 +724,7 @@ def column_differences(
                 Severity.BLOCKING,
                 f"production has column {c.name} ({c.type}), QA does not",
                 "refuses to start: production's values have nowhere to go",
-                (ddl.add_column(src.name, c, source),),
+                tuple(ddl.add_column(src.name, c, source)),
                 table=src.name,
             )
         )
@@ -751,6 +751,21 @@ def column_differences(
         )
     for s, d in both:
         out += _column_changes(src.name, s, d, source)
+    order_s = [c.name for c in src.columns if dst.column(c.name) is not None]
+    order_d = [c.name for c in dst.columns if src.column(c.name) is not None]
+    if order_s != order_d:
+        out.append(
+            Difference(
+                "column",
+                f"{src.name} (column order)",
+                Change.CHANGED,
+                Severity.INFO,
+                f"columns are in another order in QA: {', '.join(order_d)}",
+                "copies by column name; SELECT * lists them in QA's order",
+                refused="PostgreSQL cannot reorder columns; only recreating the table would",
+                table=src.name,
+            )
+        )
     return out
 
 

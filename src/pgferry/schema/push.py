@@ -9,10 +9,11 @@ the two catalogs (see :mod:`.ddl`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from ..catalog import Catalog, read_catalog
 from ..endpoints import Endpoint, connect
@@ -38,6 +39,7 @@ class PushPlan:
     method: str = "catalog"  # or 'pg_dump'
     script: str | None = None  # pg_dump's cleaned output, for an empty QA
     notes: tuple[str, ...] = ()
+    deferred: tuple[Step, ...] = ()  # NOT NULL on columns of tables that hold rows: later
 
     @property
     def statements(self) -> list[str]:
@@ -53,6 +55,7 @@ class PushPlan:
             "held_back": [d.to_dict() for d in self.held_back],
             "refused": [d.to_dict() for d in self.refused],
             "notes": list(self.notes),
+            "deferred": [s.text() for s in self.deferred],
         }
 
 
@@ -128,6 +131,8 @@ def push(
         plan = plan_push(src_cat, dst_cat, allow_drop=allow_drop, schemas=schemas)
         if use_pg_dump and is_empty(dst_cat) and plan.steps:
             plan = _with_dump(plan, source, src_cat, tconn, schemas)
+        else:
+            plan = _defer_not_null(plan, tconn)
         if dry_run or not plan.statements:
             return PushResult(plan, applied=False, remaining=plan.diff)
         _apply(tconn, plan)
@@ -149,12 +154,36 @@ def _with_dump(
             "from the catalog, without policies, comments and grants; for those, "
             + dump.missing_pg_dump(src_cat.major_version)
         )
-        return PushPlan(**{**plan.__dict__, "notes": (*plan.notes, note)})
+        return replace(plan, notes=(*plan.notes, note))
     settings = [str(r[0]) for r in tconn.execute("SELECT name FROM pg_catalog.pg_settings")]
     script = dump.clean(dump.dump_schema(source, tool, schemas), settings)
     note = f"QA is empty: the whole schema comes from {tool.label}"
-    return PushPlan(
-        **{**plan.__dict__, "method": "pg_dump", "script": script, "notes": (*plan.notes, note)}
+    return replace(plan, method="pg_dump", script=script, notes=(*plan.notes, note))
+
+
+def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
+    """Leave out SET NOT NULL on a new column of a table that holds rows (they have no value)."""
+    tables = {s.needs_empty for s in plan.steps if s.needs_empty is not None}
+    full = {
+        t
+        for t in tables
+        if t is not None
+        and conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM ONLY {})").format(t.ident)).fetchone()
+        == (True,)
+    }
+    if not full:
+        return plan
+    deferred = tuple(s for s in plan.steps if s.needs_empty in full)
+    note = (
+        f"{len(deferred)} new NOT NULL column(s) added nullable, because QA's rows have no value "
+        f"for them ({', '.join(sorted(str(t) for t in full))}): run pgferry migrate, then "
+        "schema push again (migrate --push-schema does both)"
+    )
+    return replace(
+        plan,
+        steps=tuple(s for s in plan.steps if s.needs_empty not in full),
+        deferred=deferred,
+        notes=(*plan.notes, note),
     )
 
 
