@@ -587,7 +587,7 @@ def test_cli_json_and_stdin(qa_behind: Database, prod: Database) -> None:
     (f,) = data["findings"]
     assert (f["table"], f["column"], f["severity"]) == ('public."Order"', "role", "problem")
     assert f["fix"].startswith("DATABASE_URL='postgresql://postgres:***@127.0.0.1:")
-    assert f["fix"].endswith("' npx prisma migrate deploy")
+    assert "' npx prisma migrate deploy (or pgferry schema push --from " in f["fix"]
 
 
 def test_cli_fix_names_the_variables(

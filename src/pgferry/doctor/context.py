@@ -93,10 +93,12 @@ class Context:
         return f"{env}npx prisma {args}"
 
     def schema_fix(self) -> str:
+        push = f"pgferry schema push --from {self.prod_arg} --to {self.db_arg}"
+        if self.uses_prisma():  # Prisma's own route keeps QA's migration history right
+            deploy = self.prisma("migrate deploy")
+            return f"{deploy} (or {push})" if schema_push_available() else deploy
         if schema_push_available():
-            return f"pgferry schema push --from {self.prod_arg} --to {self.db_arg}"
-        if self.uses_prisma():
-            return self.prisma("migrate deploy")
+            return push
         return (
             "apply QA's migrations (npx prisma migrate deploy, python manage.py migrate, "
             "bin/rails db:migrate) against QA"
