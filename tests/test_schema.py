@@ -297,3 +297,47 @@ def test_without_a_new_enough_pg_dump_the_catalog_builds_it_and_says_what_to_ins
     assert f"no pg_dump {prod.server.major} or newer" in note
     assert f"postgresql-client-{prod.server.major}" in note
     assert not result.remaining
+
+
+PRISMA_HISTORY = """
+CREATE TABLE public."_prisma_migrations" (
+    id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz,
+    migration_name varchar(255) NOT NULL, applied_steps_count integer NOT NULL DEFAULT 0
+);
+INSERT INTO public."_prisma_migrations" VALUES ('1', 'a', now(), '20240101_init', 1);
+"""
+
+
+def test_prisma_history_travels_with_the_schema(pair: tuple[Database, Database]) -> None:
+    prod, qa = pair
+    prod.execute(PRISMA_HISTORY)
+    qa.execute(PRISMA_HISTORY)
+    prod.execute(
+        "CREATE TABLE audit (id int PRIMARY KEY);"
+        "INSERT INTO _prisma_migrations VALUES ('2', 'b', now(), '20240301_audit', 1)"
+    )
+    result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
+    assert any("Prisma migration history" in n for n in result.notes)
+    history = "SELECT id, migration_name FROM _prisma_migrations ORDER BY id"
+    assert (
+        qa.execute(history)
+        == prod.execute(history)
+        == [
+            ("1", "20240101_init"),
+            ("2", "20240301_audit"),
+        ]
+    )
+
+
+def test_prisma_history_stays_while_qa_still_differs(pair: tuple[Database, Database]) -> None:
+    prod, qa = pair
+    prod.execute(PRISMA_HISTORY)
+    qa.execute(PRISMA_HISTORY)
+    prod.execute(
+        "CREATE TABLE audit (id int PRIMARY KEY);"
+        "INSERT INTO _prisma_migrations VALUES ('2', 'b', now(), '20240301_audit', 1)"
+    )
+    qa.execute("CREATE TABLE qa_only (id int)")  # held back without --allow-drop
+    result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
+    assert result.applied and not result.notes
+    assert qa.scalar("SELECT count(*) FROM _prisma_migrations") == 1

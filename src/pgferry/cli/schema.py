@@ -180,6 +180,8 @@ def show_plan(plan: PushPlan) -> None:
 def show_result(result: PushResult) -> None:
     out = render.console()
     out.print("[green]schema push applied[/]")
+    for note in result.notes:
+        out.print(f"[dim]note: {note}[/]")
     left = result.remaining
     if left:
         out.print(f"{len(left.differences)} difference(s) left (see pgferry schema diff):")

@@ -9,13 +9,14 @@ the two catalogs (see :mod:`.ddl`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from ..catalog import Catalog, read_catalog
+from ..catalog import Catalog, Name, read_catalog
 from ..endpoints import Endpoint, connect
 from ..errors import SchemaMismatch
 from ..plan import OWN_SCHEMA
@@ -135,9 +136,47 @@ def push(
             plan = _defer_not_null(plan, tconn)
         if dry_run or not plan.statements:
             return PushResult(plan, applied=False, remaining=plan.diff)
-        _apply(tconn, plan)
+        history = _history_table(src_cat) if not (plan.held_back or plan.refused) else None
+        _apply(tconn, plan, lambda: _copy_history(sconn, tconn, history) if history else None)
         remaining = diff(src_cat, read_catalog(tconn), schemas=schemas)
-    return PushResult(plan, applied=True, remaining=remaining)
+    notes = (f"copied production's Prisma migration history ({history}) along",) if history else ()
+    return PushResult(plan, applied=True, remaining=remaining, notes=notes)
+
+
+#: Prisma's record of applied migrations: it describes the schema, so it travels with it.
+PRISMA_HISTORY = "_prisma_migrations"
+
+
+def _history_table(catalog: Catalog) -> Name | None:
+    return next((t.name for t in catalog.tables if t.name.name == PRISMA_HISTORY), None)
+
+
+def _copy_history(
+    sconn: psycopg.Connection[Any], tconn: psycopg.Connection[Any], table: Name
+) -> None:
+    """Replace QA's ``_prisma_migrations`` rows with production's, in the push's transaction.
+
+    Without this, ``prisma migrate deploy`` against QA would try to apply again
+    the migrations whose tables the push just created, and fail.
+    """
+    cols = [
+        str(r[0])
+        for r in tconn.execute(
+            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (str(table),),
+        )
+    ]
+    names = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+    tconn.execute(sql.SQL("DELETE FROM {}").format(table.ident))
+    with (
+        sconn.cursor().copy(
+            sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(names, table.ident)
+        ) as out,
+        tconn.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table.ident, names)) as into,
+    ):
+        for block in out:
+            into.write(block)
 
 
 def _with_dump(
@@ -187,7 +226,9 @@ def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
     )
 
 
-def _apply(conn: psycopg.Connection[Any], plan: PushPlan) -> None:
+def _apply(
+    conn: psycopg.Connection[Any], plan: PushPlan, then: Callable[[], None] = lambda: None
+) -> None:
     conn.autocommit = False
     try:
         with conn.transaction():
@@ -198,6 +239,7 @@ def _apply(conn: psycopg.Connection[Any], plan: PushPlan) -> None:
             else:
                 for step in plan.steps:
                     _run(conn, step.statement, step.text())
+            then()
     finally:
         conn.autocommit = True
 
