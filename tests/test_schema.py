@@ -102,6 +102,8 @@ CASES = [
          Severity.WARNING, refused=True),
     Case("missing enum", "CREATE TYPE mood AS ENUM ('ok', 'sad')", "", "enum", Change.MISSING,
          Severity.WARNING),
+    Case("missing label of an enum no column uses", "CREATE TYPE mood AS ENUM ('ok', 'sad')",
+         "CREATE TYPE mood AS ENUM ('ok')", "enum label", Change.MISSING, Severity.WARNING),
     Case("missing domain", "CREATE DOMAIN pos AS integer CHECK (VALUE > 0)", "", "domain",
          Change.MISSING, Severity.WARNING),
     Case("changed domain", "CREATE DOMAIN pos AS integer CHECK (VALUE > 0)",
@@ -279,6 +281,8 @@ def test_empty_qa_gets_the_whole_schema_from_a_new_enough_pg_dump(
     assert result.plan.method == "pg_dump"
     tool = clienttools.pick_tool("pg_dump", prod.server.major)
     assert tool is not None and tool.major >= prod.server.major
+    older = [t for t in clienttools.find_tools("pg_dump") if t.major < prod.server.major]
+    assert str(tool.path) not in {str(t.path) for t in older}  # e.g. the system's PostgreSQL 15
     assert any(str(tool.path) in n for n in result.plan.notes)
     assert not result.remaining, [d.to_dict() for d in result.remaining.differences]  # type: ignore[union-attr]
     assert qa.scalar("SELECT obj_description('public.client'::regclass)") == "people"

@@ -324,15 +324,18 @@ def _enums(source: Catalog, target: Catalog, scope: _Scope) -> list[Difference]:
                 after = next((x for x in reversed(s.labels[:i]) if x in t.labels), None)
                 before = None if after else next((x for x in s.labels[i:] if x in t.labels), None)
                 steps.append(ddl.add_enum_label(s.name, lb, after, before))
+            used = s.name in _enums_in_use(source)
             out.append(
                 Difference(
                     "enum label",
                     str(s.name),
                     Change.MISSING,
-                    Severity.BLOCKING,
+                    Severity.BLOCKING if used else Severity.WARNING,
                     f"QA lacks label{'s' if len(lacking) > 1 else ''} "
                     + ", ".join(repr(x) for x in lacking),
-                    "refuses to start: a row with such a value cannot be written to QA",
+                    "refuses to start: a row with such a value cannot be written to QA"
+                    if used
+                    else "copies data: no production column uses this enum",
                     tuple(steps),
                 )
             )
@@ -367,6 +370,17 @@ def _enums(source: Catalog, target: Catalog, scope: _Scope) -> list[Difference]:
                 )
             )
     return out
+
+
+def _enums_in_use(catalog: Catalog) -> set[Name]:
+    """Enum types some column of a table stores (arrays of them included)."""
+    return {
+        Name(n.schema, n.name.removeprefix("_"))
+        for t in catalog.tables
+        if t.kind is not RelKind.VIEW
+        for c in t.columns
+        for n in (c.type_name, c.base_type)  # a domain over an enum stores the enum
+    }
 
 
 def _domains_and_composites(source: Catalog, target: Catalog, scope: _Scope) -> list[Difference]:
