@@ -312,7 +312,9 @@ INSERT INTO public."_prisma_migrations" VALUES ('1', 'a', now(), '20240101_init'
 """
 
 
-def test_prisma_history_travels_with_the_schema(pair: tuple[Database, Database]) -> None:
+@pytest.fixture
+def prisma_pair(pair: tuple[Database, Database]) -> tuple[Database, Database]:
+    """Production one Prisma migration ahead of QA: it made table audit."""
     prod, qa = pair
     prod.execute(PRISMA_HISTORY)
     qa.execute(PRISMA_HISTORY)
@@ -320,6 +322,11 @@ def test_prisma_history_travels_with_the_schema(pair: tuple[Database, Database])
         "CREATE TABLE audit (id int PRIMARY KEY);"
         "INSERT INTO _prisma_migrations VALUES ('2', 'b', now(), '20240301_audit', 1)"
     )
+    return prod, qa
+
+
+def test_prisma_history_travels_with_the_schema(prisma_pair: tuple[Database, Database]) -> None:
+    prod, qa = prisma_pair
     result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
     assert any("Prisma migration history" in n for n in result.notes)
     history = "SELECT id, migration_name FROM _prisma_migrations ORDER BY id"
@@ -333,14 +340,10 @@ def test_prisma_history_travels_with_the_schema(pair: tuple[Database, Database])
     )
 
 
-def test_prisma_history_stays_while_qa_still_differs(pair: tuple[Database, Database]) -> None:
-    prod, qa = pair
-    prod.execute(PRISMA_HISTORY)
-    qa.execute(PRISMA_HISTORY)
-    prod.execute(
-        "CREATE TABLE audit (id int PRIMARY KEY);"
-        "INSERT INTO _prisma_migrations VALUES ('2', 'b', now(), '20240301_audit', 1)"
-    )
+def test_prisma_history_stays_while_qa_still_differs(
+    prisma_pair: tuple[Database, Database],
+) -> None:
+    prod, qa = prisma_pair
     qa.execute("CREATE TABLE qa_only (id int)")  # held back without --allow-drop
     result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
     assert result.applied and not result.notes
