@@ -156,3 +156,18 @@ class Scope:
 
     def __call__(self, name: Name, extension: str | None = None) -> bool:
         return extension is None and self.schema(name.schema)
+
+
+def only_in_qa(kind: str, name: str, drop: Step, *, table: Name | None = None) -> Difference:
+    """An object only QA has, which a copy leaves alone: dropped only with --allow-drop."""
+    return Difference(
+        kind,
+        name,
+        Change.EXTRA,
+        Severity.INFO,
+        f"QA has this {kind}, production does not",
+        "leaves it alone",
+        (drop,),
+        drops=True,
+        table=table,
+    )

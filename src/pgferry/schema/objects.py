@@ -16,7 +16,7 @@ from ..catalog import (
 from ..plan import Severity
 from . import ddl
 from .ddl import Step
-from .model import Change, Difference, Scope, norm, pair
+from .model import Change, Difference, Scope, norm, only_in_qa, pair
 
 # -- schemas, extensions, types ----------------------------------------------------------
 
@@ -125,19 +125,7 @@ def enums(source: Catalog, target: Catalog, scope: Scope) -> list[Difference]:
         )
         for e in missing
     ]
-    out += [
-        Difference(
-            "enum",
-            str(e.name),
-            Change.EXTRA,
-            Severity.INFO,
-            "QA has this enum, production does not",
-            "leaves it alone",
-            (ddl.drop_type(e.name),),
-            drops=True,
-        )
-        for e in extra
-    ]
+    out += [only_in_qa("enum", str(e.name), ddl.drop_type(e.name)) for e in extra]
     for s, t in both:
         lacking = [lb for lb in s.labels if lb not in t.labels]
         surplus = [lb for lb in t.labels if lb not in s.labels]
@@ -227,18 +215,7 @@ def domains_and_composites(source: Catalog, target: Catalog, scope: Scope) -> li
             )
         )
     for d in extra:
-        out.append(
-            Difference(
-                "domain",
-                str(d.name),
-                Change.EXTRA,
-                Severity.INFO,
-                "QA has this domain, production does not",
-                "leaves it alone",
-                (ddl.drop_type(d.name, "DOMAIN"),),
-                drops=True,
-            )
-        )
+        out.append(only_in_qa("domain", str(d.name), ddl.drop_type(d.name, "DOMAIN")))
     for s, t in both:
         if (s.base_type, s.not_null, s.default, s.checks) != (
             t.base_type,
@@ -278,18 +255,7 @@ def domains_and_composites(source: Catalog, target: Catalog, scope: Scope) -> li
             )
         )
     for c in extra_c:
-        out.append(
-            Difference(
-                "composite type",
-                str(c.name),
-                Change.EXTRA,
-                Severity.INFO,
-                "QA has this composite type, production does not",
-                "leaves it alone",
-                (ddl.drop_type(c.name),),
-                drops=True,
-            )
-        )
+        out.append(only_in_qa("composite type", str(c.name), ddl.drop_type(c.name)))
     for s_c, t_c in both_c:
         if s_c.attributes != t_c.attributes:
             out.append(
@@ -342,18 +308,7 @@ def sequences(source: Catalog, target: Catalog, scope: Scope) -> list[Difference
             )
         )
     for s in extra:
-        out.append(
-            Difference(
-                "sequence",
-                str(s.name),
-                Change.EXTRA,
-                Severity.INFO,
-                "QA has this sequence, production does not",
-                "leaves it alone",
-                (ddl.drop_sequence(s.name),),
-                drops=True,
-            )
-        )
+        out.append(only_in_qa("sequence", str(s.name), ddl.drop_sequence(s.name)))
     for s, t in both:
         theirs = (t.data_type, t.increment, t.min_value, t.max_value, t.cycle)
         ours = (s.data_type, s.increment, s.min_value, s.max_value, s.cycle)
