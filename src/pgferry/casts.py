@@ -13,9 +13,10 @@ each pair into one of four kinds:
 ``CHECKED``
     most values fit, some may not (``bigint`` -> ``integer``, ``text`` ->
     ``varchar(20)``): the copy goes on, and the first value that does not fit
-    stops that table; :func:`misfit_predicate` then finds the row to name.
-    The server raises an error for every one of these: none truncates or
-    rounds quietly.
+    stops that table; :meth:`Cast.misfit` then finds the row to name.  The
+    server raises an error for these, except that it cuts trailing blanks
+    past a ``varchar(n)``'s length quietly: for that one, production's values
+    are checked before the copy (:attr:`Cast.checked_first`).
 ``UNSAFE``
     anything else (a cast that would round, truncate or reinterpret): refused.
 """
@@ -44,7 +45,6 @@ SAFE_CASTS: dict[str, frozenset[str]] = {
     "integer": frozenset({"bigint", "numeric", "double precision"}),
     "bigint": frozenset({"numeric"}),
     "real": frozenset({"double precision"}),
-    "json": frozenset({"jsonb"}),
     "text": frozenset({"character varying"}),
     "character varying": frozenset({"text"}),
     "character": frozenset({"text", "character varying"}),
@@ -60,7 +60,6 @@ _EXPLICIT: dict[str, frozenset[str]] = {
     "smallint": frozenset({"integer", "bigint", "numeric"}),
     "integer": frozenset({"bigint", "numeric"}),
     "bigint": frozenset({"numeric"}),
-    "json": frozenset({"jsonb"}),
     "text": frozenset({"character varying"}),
     "character varying": frozenset({"text", "character varying"}),
     "timestamp without time zone": frozenset({"timestamp with time zone"}),
@@ -75,6 +74,18 @@ _INT_RANGE = {
 }
 _INT_DIGITS = {"smallint": 5, "integer": 10, "bigint": 19}
 _TEXT = ("text", "character varying", "character")
+#: Types whose modifier only bounds the values (a wider one holds them all unchanged).
+#: Not bit(n) (a length, not a bound) nor character(n) (pads with blanks).
+_BOUNDED = frozenset(
+    {
+        "character varying",
+        "numeric",
+        "timestamp without time zone",
+        "timestamp with time zone",
+        "time without time zone",
+        "time with time zone",
+    }
+)
 
 #: What a timestamp without time zone is taken to mean when QA stores a zone.
 ASSUMED_ZONE = "UTC"
@@ -86,7 +97,7 @@ def base_type(type_: str) -> str:
 
 
 def modifiers(type_: str) -> list[int]:
-    m = re.search(r"\(([\d,\s]+)\)", type_)
+    m = re.search(r"\((-?\d+(?:\s*,\s*-?\d+)*)\)", type_)
     return [int(x) for x in m.group(1).split(",")] if m else []
 
 
@@ -103,8 +114,10 @@ def widens(src: str, dst: str) -> bool:
 
 
 def _is_safe(a: str, b: str, src: str, dst: str) -> bool:
+    if any(m < 0 for m in modifiers(dst)):  # numeric(5,-2) rounds to hundreds
+        return False
     if a == b:  # only the modifier differs: varchar(50) -> varchar(100), numeric(10,2) -> numeric
-        return widens(src, dst)
+        return a in _BOUNDED and widens(src, dst)
     if b not in SAFE_CASTS.get(a, frozenset()):
         return False
     if "(" not in dst:  # an unconstrained target holds whatever the source does
@@ -119,10 +132,14 @@ def _is_safe(a: str, b: str, src: str, dst: str) -> bool:
 
 
 def _is_checked(a: str, b: str, src: str, dst: str) -> bool:
+    if any(m < 0 for m in modifiers(dst)):
+        return False
     if a in _INT_RANGE and b in _INT_RANGE:  # bigint -> integer: out of range is an error
         return True
-    if a in _TEXT and b in ("character varying", "character") and modifiers(dst):
-        return True  # too long is an error (never cut, except trailing blanks)
+    if a in _TEXT and b == "character varying" and modifiers(dst):
+        # too long is an error, except for trailing blanks, which the server cuts quietly:
+        # the copy checks production's values first (see Cast.checked_first)
+        return True
     if a == b == "numeric":  # fewer integer digits, same scale: overflow is an error
         s, d = modifiers(src), modifiers(dst)
         return len(s) == 2 and len(d) == 2 and s[1] == d[1]
@@ -185,6 +202,12 @@ class Cast:
             return ident
         return sql.SQL("{}::{}").format(ident, sql.SQL(self.target_type))
 
+    @property
+    def checked_first(self) -> bool:
+        """Whether production's values must be checked before the copy (the server would
+        cut trailing blanks quietly instead of raising an error)."""
+        return self.kind is CastKind.CHECKED and base_type(self.target_type) == "character varying"
+
     def misfit(self) -> sql.Composable | None:
         """A condition true for the production rows whose value does not fit QA's type."""
         if self.kind is not CastKind.CHECKED:
@@ -196,9 +219,9 @@ class Cast:
             return sql.SQL("{} NOT BETWEEN {} AND {}").format(
                 ident, sql.Literal(low), sql.Literal(high)
             )
-        if b in ("character varying", "character"):
+        if b == "character varying":
             (n,) = modifiers(self.target_type)
-            return sql.SQL("char_length(rtrim({}::text, ' ')) > {}").format(ident, sql.Literal(n))
+            return sql.SQL("char_length({}) > {}").format(ident, sql.Literal(n))
         precision, scale = modifiers(self.target_type)
         return sql.SQL("abs({}) >= 10::numeric ^ {}").format(ident, sql.Literal(precision - scale))
 

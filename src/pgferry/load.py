@@ -263,6 +263,10 @@ def copy_table(
     out_sql, in_sql = _copy_sql(tp)
     started = time.monotonic()
     progress.started(tp)
+    if any(c.checked_first for c in tp.casts):  # trailing blanks the server would cut quietly
+        misfit = find_misfit(src, tp, before_copy=True)
+        if misfit is not None:
+            raise _misfit_error(tp, misfit, None)
     with dst.transaction(), dst.cursor() as dcur:
         with dcur.copy(in_sql) as into:
             sent, nbytes = _stream_out(src, out_sql, into.write, lambda n: progress.advanced(tp, n))
@@ -282,10 +286,17 @@ class Misfit(NamedTuple):
     message: str
 
 
-def find_misfit(conn: psycopg.Connection[Any], tp: TablePlan) -> Misfit | None:
-    """The first production row whose value does not fit QA's type, and where it is."""
+def find_misfit(
+    conn: psycopg.Connection[Any], tp: TablePlan, *, before_copy: bool = False
+) -> Misfit | None:
+    """The first production row whose value does not fit QA's type, and where it is.
+
+    *before_copy*: only the casts whose misfits the server would not report itself.
+    """
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
     for cast in tp.casts:
+        if before_copy and not cast.checked_first:
+            continue
         misfit = cast.misfit()
         if misfit is None:
             continue
@@ -320,6 +331,18 @@ def _misfit_in(snapshot: Snapshot, tp: TablePlan) -> Misfit | None:
         return None
 
 
+def _misfit_error(tp: TablePlan, misfit: Misfit, sqlstate: str | None) -> CopyFailed:
+    return CopyFailed(
+        f"copying {tp.source} into {tp.target} failed: {misfit.message}",
+        hint="QA keeps this table empty; widen QA's column (pgferry schema push) or fix "
+        "the value in production, then rerun pgferry migrate",
+        sqlstate=sqlstate,
+        table=str(tp.target),
+        column=misfit.column,
+        key=misfit.key,
+    )
+
+
 def _copy_error(
     tp: TablePlan, exc: BaseException, snapshot: Snapshot | None = None
 ) -> PgferryError:
@@ -338,15 +361,7 @@ def _copy_error(
         if snapshot is not None and (diag.sqlstate or "").startswith("22"):
             misfit = _misfit_in(snapshot, tp)
         if misfit is not None:
-            return CopyFailed(
-                f"copying {tp.source} into {tp.target} failed: {misfit.message}",
-                hint="QA keeps this table empty; widen QA's column (pgferry schema push) or fix "
-                "the value in production, then rerun pgferry migrate",
-                sqlstate=diag.sqlstate,
-                table=str(tp.target),
-                column=misfit.column,
-                key=misfit.key,
-            )
+            return _misfit_error(tp, misfit, diag.sqlstate)
         return CopyFailed(
             f"copying {tp.source} into {tp.target} failed: "
             f"{(diag.message_primary or str(exc)).strip()}{where}",

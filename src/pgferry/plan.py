@@ -271,8 +271,11 @@ def _check_enums(
         s, d = src.column(name), dst.column(name)
         if s is None or d is None:
             continue
-        type_name = Name(d.type_name.schema, d.type_name.name.removeprefix("_"))
-        src_type = Name(s.type_name.schema, s.type_name.name.removeprefix("_"))
+        # a domain over an enum stores the enum: look through it
+        dst_base = d.base_type if d.type_kind == "d" else d.type_name
+        src_base = s.base_type if s.type_kind == "d" else s.type_name
+        type_name = Name(dst_base.schema, dst_base.name.removeprefix("_"))
+        src_type = Name(src_base.schema, src_base.name.removeprefix("_"))
         if type_name not in dst_enums or src_type not in src_enums:
             continue
         lacking = [lb for lb in src_enums[src_type].labels if lb not in dst_enums[type_name].labels]

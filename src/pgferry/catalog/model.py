@@ -145,6 +145,7 @@ class Constraint:
     deferred: bool
     validated: bool
     definition: str
+    inherited: bool = False  # held only because a parent holds it
 
 
 @dataclass(frozen=True)

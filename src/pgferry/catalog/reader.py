@@ -224,6 +224,7 @@ def _constraint(r: Row, names: dict[int, Name]) -> Constraint:
         deferred=r["deferred"],
         validated=r["validated"],
         definition=r["definition"],
+        inherited=r["inherited"],
     )
 
 

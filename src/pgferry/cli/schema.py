@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape as esc
 
 from .. import endpoints
 from ..catalog import read_catalog
@@ -79,10 +80,10 @@ def show_diff(found: SchemaDiff, *, fixes: bool = False) -> None:
     for kind, items in found.grouped().items():
         out.print(f"[bold]{kind}s[/]" if not kind.endswith("x") else f"[bold]{kind}es[/]")
         for d in items:
-            out.print(f"  {_MARK[d.severity]} {d.change.value} {d.name}: {d.detail}", markup=True)
-            out.print(f"      [dim]migrate: {d.migrate}[/]")
+            out.print(f"  {_MARK[d.severity]} {d.change.value} {esc(d.name)}: {esc(d.detail)}")
+            out.print(f"      [dim]migrate: {esc(d.migrate)}[/]")
             if d.refused:
-                out.print(f"      [dim]schema push: not done: {d.refused}[/]")
+                out.print(f"      [dim]schema push: not done: {esc(d.refused)}[/]")
     counts = ", ".join(f"{len(found.of(s))} {s.value}" for s in Severity)
     out.print(f"{len(found.differences)} differences ({counts})")
     if found.blocking:
@@ -162,28 +163,30 @@ def push_command(
 def show_plan(plan: PushPlan) -> None:
     out = render.console()
     for note in plan.notes:
-        out.print(f"[dim]note: {note}[/]")
+        out.print(f"[dim]note: {esc(note)}[/]")
     for d in plan.drops:
         held = d in plan.held_back
         word = "held back (needs --allow-drop)" if held else "drops data"
-        out.print(f"[red]{word}: {d.kind} {d.name}: {d.detail}[/]")
+        out.print(f"[red]{word}: {d.kind} {esc(d.name)}: {esc(d.detail)}[/]")
     for d in plan.refused:
-        out.print(f"[yellow]not done: {d.kind} {d.name}: {d.refused}[/]")
+        out.print(f"[yellow]not done: {d.kind} {esc(d.name)}: {esc(d.refused or '')}[/]")
     if not plan.statements:
         out.print("[green]nothing to do: QA's schema matches production's[/]")
         return
     out.print(f"[bold]-- {len(plan.steps)} change(s), by {plan.method}, in one transaction[/]")
     for text in plan.statements:
-        out.print(text if text.endswith(";") or "\n" in text else text + ";", markup=False)
+        out.print(
+            text if text.endswith(";") or "\n" in text else text + ";", markup=False, soft_wrap=True
+        )
 
 
 def show_result(result: PushResult) -> None:
     out = render.console()
     out.print("[green]schema push applied[/]")
     for note in result.notes:
-        out.print(f"[dim]note: {note}[/]")
+        out.print(f"[dim]note: {esc(note)}[/]")
     left = result.remaining
     if left:
         out.print(f"{len(left.differences)} difference(s) left (see pgferry schema diff):")
         for d in left.differences[:20]:
-            out.print(f"  {_MARK[d.severity]} {d.kind} {d.name}: {d.detail}")
+            out.print(f"  {_MARK[d.severity]} {d.kind} {esc(d.name)}: {esc(d.detail)}")

@@ -77,7 +77,7 @@ class Step:
     """One statement of a push."""
 
     phase: Phase
-    statement: sql.Composable
+    statement: sql.Composed | sql.SQL
     depth: int = 0  # order inside a phase: a partition after its parent, a view after its inputs
     #: runs only when this QA table is empty (SET NOT NULL on a column just added)
     needs_empty: Name | None = None
@@ -233,7 +233,11 @@ def column_definition(col: Column, table: Name, catalog: Catalog) -> sql.Composa
     elif col.identity is not Identity.NONE:
         how = "ALWAYS" if col.identity is Identity.ALWAYS else "BY DEFAULT"
         seq = _identity_sequence(table, col.name, catalog)
-        options = sql.SQL(" ({})").format(_sequence_options(seq)) if seq else sql.SQL("")
+        options = (
+            sql.SQL(" (SEQUENCE NAME {} {})").format(seq.name.ident, _sequence_options(seq))
+            if seq
+            else sql.SQL("")
+        )
         parts.append(sql.SQL("GENERATED " + how + " AS IDENTITY{}").format(options))
     elif col.default is not None:
         parts.append(sql.SQL("DEFAULT {}").format(_raw(col.default)))
@@ -272,6 +276,32 @@ def create_table(table: Table, catalog: Catalog) -> Step:
     if table.kind is RelKind.PARTITIONED and table.partition_key:
         stmt = sql.SQL("{} PARTITION BY {}").format(stmt, _raw(table.partition_key))
     return Step(Phase.TABLE, stmt, depth(table, catalog))
+
+
+def inherited_settings(table: Table, catalog: Catalog) -> list[Step]:
+    """A new child's own NOT NULL and default on the columns it inherits (CREATE TABLE
+    ... INHERITS / PARTITION OF gives it its parent's)."""
+    parent = catalog.table(table.parents[0]) if table.parents else None
+    if parent is None:
+        return []
+    steps: list[Step] = []
+    level = depth(table, catalog)
+    for col in table.columns:
+        theirs = parent.column(col.name)
+        if not col.inherited or theirs is None or col.generated is not Generated.NONE:
+            continue
+        if col.not_null and not theirs.not_null:
+            steps.append(
+                alter_column(table.name, col.name, sql.SQL("SET NOT NULL"), only=True, depth=level)
+            )
+        if col.default != theirs.default and col.identity is Identity.NONE:
+            action = (
+                sql.SQL("SET DEFAULT {}").format(_raw(col.default))
+                if col.default is not None
+                else sql.SQL("DROP DEFAULT")
+            )
+            steps.append(alter_column(table.name, col.name, action, only=True, depth=level))
+    return steps
 
 
 def drop_table(table: Table, catalog: Catalog) -> Step:
@@ -328,21 +358,22 @@ def drop_column(table: Name, column: str) -> Step:
     )
 
 
-def alter_column(table: Name, column: str, action: sql.Composable) -> Step:
+def alter_column(
+    table: Name, column: str, action: sql.Composable, *, only: bool = False, depth: int = 0
+) -> Step:
+    """ALTER COLUMN; *only* for a child's own setting (its parent's comes first: *depth*)."""
     return Step(
         Phase.COLUMN,
-        sql.SQL("ALTER TABLE {} ALTER COLUMN {} {}").format(
-            table.ident, sql.Identifier(column), action
+        sql.SQL("ALTER TABLE {}{} ALTER COLUMN {} {}").format(
+            sql.SQL("ONLY " if only else ""), table.ident, sql.Identifier(column), action
         ),
+        depth,
     )
 
 
 def set_type(table: Name, column: str, type_: str) -> Step:
-    return alter_column(
-        table,
-        column,
-        sql.SQL("TYPE {} USING {}::{}").format(_raw(type_), sql.Identifier(column), _raw(type_)),
-    )
+    # no USING: the assignment cast raises an error where an explicit one would cut a value
+    return alter_column(table, column, sql.SQL("TYPE {}").format(_raw(type_)))
 
 
 # -- views -----------------------------------------------------------------------------
@@ -442,7 +473,8 @@ def table_extras(table: Table, catalog: Catalog) -> list[Step]:
     """What a new table needs besides CREATE TABLE: keys, checks, indexes, triggers."""
     steps: list[Step] = []
     for con in catalog.constraints_of(table.name):
-        steps.append(add_constraint(con))
+        if not con.inherited:  # a parent's check comes with the partition or child
+            steps.append(add_constraint(con))
     for index in catalog.indexes:
         if index.table == table.name and not (index.constraint or index.in_partitioned):
             steps.append(create_index(index))

@@ -132,9 +132,10 @@ def enums(source: Catalog, target: Catalog, scope: Scope) -> list[Difference]:
         if lacking:
             steps = []
             for lb in lacking:
+                # in production's order: each after the one before it, present or just added
                 i = s.labels.index(lb)
-                after = next((x for x in reversed(s.labels[:i]) if x in t.labels), None)
-                before = None if after else next((x for x in s.labels[i:] if x in t.labels), None)
+                after = s.labels[i - 1] if i > 0 else None
+                before = None if after else next((x for x in s.labels if x in t.labels), None)
                 steps.append(ddl.add_enum_label(s.name, lb, after, before))
             used = s.name in _enums_in_use(source)
             out.append(

@@ -9,7 +9,7 @@ the two catalogs (see :mod:`.ddl`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,7 +110,8 @@ def plan_push(
                 held.append(d)
                 continue
         steps += d.fix
-    return PushPlan(found, tuple(ddl.ordered(steps)), tuple(drops), tuple(held), tuple(refused))
+    unique = list({s.text(): s for s in steps}.values())  # OWNED BY comes from two sides
+    return PushPlan(found, tuple(ddl.ordered(unique)), tuple(drops), tuple(held), tuple(refused))
 
 
 def push(
@@ -137,7 +138,27 @@ def push(
         if dry_run or not plan.statements:
             return PushResult(plan, applied=False, remaining=plan.diff)
         history = _history_table(src_cat) if not (plan.held_back or plan.refused) else None
-        _apply(tconn, plan, lambda: _copy_history(sconn, tconn, history) if history else None)
+
+        def copy_history() -> None:
+            if history is not None:
+                _copy_history(sconn, tconn, history)
+
+        try:
+            _apply(tconn, plan, copy_history)
+        except PushFailed as exc:
+            if plan.script is None:
+                raise
+            plan = replace(  # pg_dump wrote what QA's older server does not take
+                plan,
+                method="catalog",
+                script=None,
+                notes=(
+                    *plan.notes,
+                    f"QA's server refused pg_dump's script ({exc.message}); "
+                    "the schema was built from the catalog instead",
+                ),
+            )
+            _apply(tconn, plan, copy_history)
         remaining = diff(src_cat, read_catalog(tconn), schemas=schemas)
     notes = (f"copied production's Prisma migration history ({history}) along",) if history else ()
     return PushResult(plan, applied=True, remaining=remaining, notes=notes)
@@ -207,7 +228,7 @@ def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
         t
         for t in tables
         if t is not None
-        and conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM ONLY {})").format(t.ident)).fetchone()
+        and conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(t.ident)).fetchone()
         == (True,)
     }
     if not full:
@@ -226,31 +247,62 @@ def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
     )
 
 
+#: SQLSTATEs of a statement naming an object the push has not made yet (undefined
+#: object, table, function, schema, column): it is tried again after the others.
+_NOT_YET = frozenset({"42704", "42P01", "42883", "3F000", "42703"})
+
+
 def _apply(
     conn: psycopg.Connection[Any], plan: PushPlan, then: Callable[[], None] = lambda: None
 ) -> None:
+    """Run the push: new enum labels first (committed: PostgreSQL lets no statement use a
+    label added in the same transaction), then everything else in one transaction."""
+    labels = [s for s in plan.steps if s.phase is ddl.Phase.ENUM_LABEL]
+    rest = [s for s in plan.steps if s.phase is not ddl.Phase.ENUM_LABEL]
     conn.autocommit = False
     try:
+        if labels and plan.script is None:
+            with conn.transaction():
+                _run_all(conn, labels, "")
+        kept = f" (apart from {len(labels)} enum label(s) added first)" if labels else ""
         with conn.transaction():
             # function bodies may name tables created later in the same push
             conn.execute("SET LOCAL check_function_bodies = off")
             if plan.script is not None:
-                _run(conn, plan.script, "pg_dump's schema script")
+                _run_all(conn, [plan.script], kept)
             else:
-                for step in plan.steps:
-                    _run(conn, step.statement, step.text())
+                _run_all(conn, rest, kept)
             then()
     finally:
         conn.autocommit = True
 
 
-def _run(conn: psycopg.Connection[Any], statement: Any, shown: str) -> None:
-    try:
-        conn.execute(statement)
-    except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        short = shown if len(shown) <= 200 else shown[:197] + "..."
-        raise PushFailed(
-            f"schema push stopped, QA's schema is unchanged: {first}, in: {short}",
-            hint="fix what the message names in QA (or in production) and run schema push again",
-        ) from None
+def _run_all(conn: psycopg.Connection[Any], steps: Sequence[Step | str], kept: str) -> None:
+    """Run *steps* in order, each in a savepoint; one that names what a later one makes is
+    tried again after the rest, until a whole round makes no progress."""
+    todo: list[Step | str] = list(steps)
+    while todo:
+        waiting: list[Step | str] = []
+        first: tuple[psycopg.Error, Step | str] | None = None
+        for step in todo:
+            try:
+                with conn.transaction():
+                    conn.execute(step.statement if isinstance(step, Step) else step)
+            except psycopg.Error as exc:
+                if exc.sqlstate not in _NOT_YET or isinstance(step, str):
+                    raise _failed(exc, step, kept) from None
+                waiting.append(step)
+                first = first or (exc, step)
+        if first is not None and len(waiting) == len(todo):
+            raise _failed(*first, kept) from None
+        todo = waiting
+
+
+def _failed(exc: psycopg.Error, step: Step | str, kept: str) -> PushFailed:
+    shown = step.text() if isinstance(step, Step) else "pg_dump's schema script"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    short = shown if len(shown) <= 200 else shown[:197] + "..."
+    return PushFailed(
+        f"schema push stopped, QA's schema is unchanged{kept}: {first}, in: {short}",
+        hint="fix what the message names in QA (or in production) and run schema push again",
+    )

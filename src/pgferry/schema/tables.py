@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from psycopg import sql
@@ -43,7 +44,7 @@ def relations(source: Catalog, target: Catalog, scope: Scope, out: list[Differen
         lambda t: t.name,
     )
     for t in missing:
-        out.append(_missing_relation(t, source))
+        out.append(_missing_relation(t, source, target))
     for t in extra:
         out.append(
             Difference(
@@ -75,11 +76,15 @@ def relations(source: Catalog, target: Catalog, scope: Scope, out: list[Differen
             continue
         if s.kind in _VIEWS:
             if not same_query(s, t):
-                fix = (
-                    (ddl.drop_table(t, target), ddl.create_view(s, source))
-                    if s.kind is RelKind.MATVIEW
-                    else (ddl.create_view(s, source, replace=True),)
+                same_columns = [c.name for c in s.columns] == [c.name for c in t.columns]
+                fix: tuple[Step, ...] = (
+                    (ddl.create_view(s, source, replace=True),)
+                    if s.kind is RelKind.VIEW and same_columns
+                    # a matview, or a view whose columns change: dropped and made again
+                    else (ddl.drop_table(t, target), ddl.create_view(s, source))
                 )
+                if s.kind is RelKind.MATVIEW:
+                    fix += tuple(ddl.table_extras(s, source))
                 out.append(
                     Difference(
                         _kind_word(s),
@@ -99,7 +104,17 @@ def relations(source: Catalog, target: Catalog, scope: Scope, out: list[Differen
     return {t.name for t in missing}
 
 
-def _missing_relation(t: Table, source: Catalog) -> Difference:
+def _virtual_refusal(columns: Iterable[Column], target: Catalog) -> str | None:
+    """Why QA cannot take these columns: PostgreSQL 18's virtual generated columns."""
+    if target.major_version < 18 and any(c.generated is Generated.VIRTUAL for c in columns):
+        return (
+            f"QA's PostgreSQL {target.major_version} has no virtual generated columns (18+): "
+            "upgrade QA, or create the column as STORED by hand"
+        )
+    return None
+
+
+def _missing_relation(t: Table, source: Catalog, target: Catalog) -> Difference:
     if t.kind in _VIEWS:
         mv = t.kind is RelKind.MATVIEW
         return Difference(
@@ -130,14 +145,27 @@ def _missing_relation(t: Table, source: Catalog) -> Difference:
         for s in source.sequences
         if any(f.column.table == t.name for f in s.feeds) and not ddl.is_identity_sequence(s)
     ]
+    parent = target.table(t.parents[0]) if t.is_partition and t.parents else None
+    if parent is not None:  # a partition of a table QA has: the copy goes through QA's root
+        severity = Severity.WARNING
+        migrate = "copies through the partitioned root: rows with no partition in QA stop it"
+    else:
+        severity = Severity.BLOCKING
+        migrate = "refuses to start (or leave it out with --exclude)"
     return Difference(
         "table",
         str(t.name),
         Change.MISSING,
-        Severity.BLOCKING,
+        severity,
         f"production has table {t.name}, QA does not",
-        "refuses to start (or leave it out with --exclude)",
-        (ddl.create_table(t, source), *ddl.table_extras(t, source), *[o for o in owned if o]),
+        migrate,
+        (
+            ddl.create_table(t, source),
+            *ddl.inherited_settings(t, source),
+            *ddl.table_extras(t, source),
+            *[o for o in owned if o],
+        ),
+        refused=_virtual_refusal(t.columns, target),
         table=t.name,
     )
 
@@ -145,9 +173,18 @@ def _missing_relation(t: Table, source: Catalog) -> Difference:
 def column_differences(
     src: Table, dst: Table, source: Catalog, target: Catalog
 ) -> list[Difference]:
-    """How the columns of one table differ; also what :func:`pgferry.plan.build_plan` judges."""
+    """How the columns of one table differ; also what :func:`pgferry.plan.build_plan` judges.
+
+    A partition's or an inheritance child's inherited columns follow their parent's
+    (whose own difference changes them too): only their local default and NOT NULL
+    are compared here.
+    """
     out: list[Difference] = []
+    child = bool(src.parents)
     missing, extra, both = pair(src.columns, dst.columns, lambda c: c.name)
+    if child:
+        missing = [c for c in missing if not c.inherited]
+        extra = [c for c in extra if not c.inherited]
     for c in missing:
         out.append(
             Difference(
@@ -158,6 +195,7 @@ def column_differences(
                 f"production has column {c.name} ({c.type}), QA does not",
                 "refuses to start: production's values have nowhere to go",
                 tuple(ddl.add_column(src.name, c, source)),
+                refused=_virtual_refusal([c], target),
                 table=src.name,
             )
         )
@@ -182,11 +220,15 @@ def column_differences(
                 table=dst.name,
             )
         )
+    depth = sum(1 for _ in source.ancestors(src.name))
     for s, d in both:
-        out += _column_changes(src.name, s, d, source)
+        if child and (s.inherited or d.inherited):
+            out += _local_changes(src.name, s, d, depth)
+        else:
+            out += _column_changes(src.name, s, d, source)
     order_s = [c.name for c in src.columns if dst.column(c.name) is not None]
     order_d = [c.name for c in dst.columns if src.column(c.name) is not None]
-    if order_s != order_d:
+    if order_s != order_d and not child:
         out.append(
             Difference(
                 "column",
@@ -197,6 +239,48 @@ def column_differences(
                 "copies by column name; SELECT * lists them in QA's order",
                 refused="PostgreSQL cannot reorder columns; only recreating the table would",
                 table=src.name,
+            )
+        )
+    return out
+
+
+def _local_changes(table: Name, s: Column, d: Column, depth: int) -> list[Difference]:
+    """A child's own default and NOT NULL on an inherited column (ALTER TABLE ONLY)."""
+    out: list[Difference] = []
+    name = f"{table}.{quote_ident(s.name)}"
+    if s.not_null != d.not_null:
+        action = "SET NOT NULL" if s.not_null else "DROP NOT NULL"
+        out.append(
+            Difference(
+                "column",
+                name,
+                Change.CHANGED,
+                Severity.WARNING if d.not_null else Severity.INFO,
+                f"{'NOT NULL' if s.not_null else 'nullable'} in production, "
+                f"{'NOT NULL' if d.not_null else 'nullable'} in QA",
+                "a NULL from production stops the copy of this table"
+                if d.not_null
+                else "copies values either way",
+                (ddl.alter_column(table, s.name, sql.SQL(action), only=True, depth=depth),),
+                table=table,
+            )
+        )
+    if norm(s.default) != norm(d.default) and s.generated is Generated.NONE:
+        action_sql = (
+            sql.SQL("SET DEFAULT {}").format(sql.SQL(s.default))
+            if s.default is not None
+            else sql.SQL("DROP DEFAULT")
+        )
+        out.append(
+            Difference(
+                "column",
+                name,
+                Change.CHANGED,
+                Severity.INFO,
+                f"default {s.default or 'none'} in production, {d.default or 'none'} in QA",
+                "copies values; new rows in QA get QA's default",
+                (ddl.alter_column(table, s.name, action_sql, only=True, depth=depth),),
+                table=table,
             )
         )
     return out
@@ -325,12 +409,12 @@ def constraints(
 ) -> list[Difference]:
     dst_tables = {t.name for t in target.tables}
 
-    def keep(t: Name) -> bool:
-        return scope(t) and t not in missing_tables
+    def keep(c: Constraint) -> bool:
+        return scope(c.table) and c.table not in missing_tables and not c.inherited
 
     missing, extra, both = pair(
-        [c for c in source.constraints if keep(c.table) and c.table in dst_tables],
-        [c for c in target.constraints if keep(c.table) and source.table(c.table) is not None],
+        [c for c in source.constraints if keep(c) and c.table in dst_tables],
+        [c for c in target.constraints if keep(c) and source.table(c.table) is not None],
         lambda c: (c.table, c.name),
     )
     out: list[Difference] = []

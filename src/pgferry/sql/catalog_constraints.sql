@@ -1,6 +1,7 @@
 -- Primary, unique, foreign-key, check and exclusion constraints of user tables.
 -- Partition clones of a parent's constraint (conparentid <> 0) are left out:
--- the parent's constraint stands for them.
+-- the parent's constraint stands for them.  inherited: a check a partition or child
+-- holds only because its parent does (not conislocal).
 SELECT con.conrelid AS table_oid,
        con.conname AS name,
        con.contype::text AS type,
@@ -17,7 +18,8 @@ SELECT con.conrelid AS table_oid,
        con.condeferrable AS deferrable,
        con.condeferred AS deferred,
        con.convalidated AS validated,
-       pg_catalog.pg_get_constraintdef(con.oid, true) AS definition
+       pg_catalog.pg_get_constraintdef(con.oid, true) AS definition,
+       NOT con.conislocal AS inherited
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
