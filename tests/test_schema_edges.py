@@ -203,7 +203,6 @@ def test_a_missing_partition_of_an_existing_table_is_a_warning(
 @pytest.mark.parametrize(
     ("prod_type", "qa_type"),
     [
-        ("json", "jsonb"),  # drops duplicate keys, rewrites numbers
         ("numeric(10,2)", "numeric(5,-2)"),  # rounds to hundreds
         ("text", "char(5)"),  # blank-padded, compares without trailing blanks
         ("bit(4)", "bit(8)"),  # a length, not a bound

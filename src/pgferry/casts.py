@@ -45,6 +45,7 @@ SAFE_CASTS: dict[str, frozenset[str]] = {
     "integer": frozenset({"bigint", "numeric", "double precision"}),
     "bigint": frozenset({"numeric"}),
     "real": frozenset({"double precision"}),
+    "json": frozenset({"jsonb"}),  # said in the note: jsonb's own form, one value per key
     "text": frozenset({"character varying"}),
     "character varying": frozenset({"text"}),
     "character": frozenset({"text", "character varying"}),
@@ -179,6 +180,11 @@ def note(src: Column, dst: Column) -> str:
             if "with time zone" in dst.type and "with time zone" not in src.type
             else ""
         )
+        if base_type(src.type) == "json" and base_type(dst.type) == "jsonb":
+            return (
+                "copied with a cast to jsonb, which keeps the last of duplicate keys and "
+                "writes keys and numbers in its own form"
+            )
         return f"copied with a cast{zone}"
     if kind is CastKind.CHECKED:
         return "copied with a checked cast: a value that does not fit stops the table, named"
