@@ -13,6 +13,12 @@
     tables = []                       # patterns: "public.*", "Order"; empty = everything
     exclude = ["audit_log"]
     jobs = 4
+    backup = true                     # back QA up before writing (false: like --no-backup)
+
+    [backup]
+    method = "auto"                   # auto, template or dump
+    keep = 5                          # backups kept per QA database
+    folder = "pgferry-backups"        # where dump backups go
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ DEFAULT_PATH = Path("pgferry.toml")
 _KEYS: dict[str, set[str]] = {
     "source": {"url_env"},
     "target": {"url_env", "protected"},
-    "migrate": {"tables", "exclude", "jobs"},
+    "migrate": {"tables", "exclude", "jobs", "backup"},
+    "backup": {"method", "keep", "folder"},
 }
 
 
@@ -41,6 +48,11 @@ class Config:
     tables: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     jobs: int | None = None
+    #: take a backup of QA before migrate writes ([migrate] backup = false turns it off)
+    backup: bool = True
+    backup_method: str = "auto"
+    backup_keep: int = 5
+    backup_folder: Path = Path("pgferry-backups")
     path: Path | None = field(default=None)
 
 
@@ -75,7 +87,24 @@ def load(path: Path | None = None) -> Config:
     jobs = mig.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"{path}: [migrate] jobs must be a positive integer")
+    bak = data.get("backup", {})
+    take = mig.get("backup", True)
+    if not isinstance(take, bool):
+        raise ConfigError(f"{path}: [migrate] backup must be true or false")
+    method = bak.get("method", "auto")
+    if method not in ("auto", "template", "dump"):
+        raise ConfigError(f"{path}: [backup] method must be auto, template or dump")
+    keep = bak.get("keep", 5)
+    if not isinstance(keep, int) or keep < 1:
+        raise ConfigError(f"{path}: [backup] keep must be a positive integer")
+    folder = bak.get("folder", "pgferry-backups")
+    if not isinstance(folder, str):
+        raise ConfigError(f"{path}: [backup] folder must be a string")
     return Config(
+        backup=take,
+        backup_method=method,
+        backup_keep=keep,
+        backup_folder=Path(folder),
         source_env=src.get("url_env"),
         target_env=dst.get("url_env"),
         protected=_strings("target", "protected", dst.get("protected", [])),

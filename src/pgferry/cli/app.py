@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .backup import backup_command, backups_command, rollback_command
 from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
@@ -35,3 +36,6 @@ cli.add_command(demo_command)
 cli.add_command(init_command)
 cli.add_command(verify_command)
 cli.add_command(doctor_command)
+cli.add_command(backup_command)
+cli.add_command(backups_command)
+cli.add_command(rollback_command)

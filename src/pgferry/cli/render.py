@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..backup import Backup
 from ..endpoints import mask
 from ..migrate import MigrateReport
 from ..plan import Plan
@@ -101,6 +102,29 @@ def sequence_summary(report: SequenceReport) -> str:
             counts[label] = counts.get(label, 0) + 1
     parts += [f"{c} {label}" for label, c in counts.items()]
     return ", ".join(parts)
+
+
+def size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def backups_table(listed: list[Backup]) -> None:
+    out = console()
+    if not listed:
+        out.print("no backups (pgferry backup takes one)")
+        return
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("name", "created (UTC)", "method", "size", "location"):
+        table.add_column(col, justify="right" if col == "size" else "left", overflow="fold")
+    for b in listed:
+        table.add_row(b.name, b.created, b.method, size(b.size), b.location)
+    out.print(table)
+    out.print(f"roll back with: pgferry rollback --backup {listed[-1].name}")
 
 
 def _mb(n: int) -> str:

@@ -1,0 +1,154 @@
+"""``pgferry backup`` / ``backups`` / ``rollback`` on the real QA cluster.
+
+Each test builds a small application in QA, records its state (per-table
+fingerprints, sequence positions, ``pg_dump --schema-only``), backs it up,
+damages it, rolls back, and compares.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import pgferry
+from pgferry import backup as backupmod
+from pgferry.errors import ExitCode
+from tests.backup_support import build_app, damage, databases_named, state
+from tests.migrate_support import give_database_to, run_as, run_cli
+from tests.pgtest import Database, Server
+
+
+def _ep(url: str) -> pgferry.Endpoint:
+    return pgferry.parse(url, role="qa")
+
+
+@pytest.mark.parametrize("method", ["template", "dump"])
+def test_backup_then_rollback_restores_qa_exactly(
+    qa: Database, method: str, tmp_path: Path
+) -> None:
+    build_app(qa)
+    before = state(qa)
+    made = backupmod.backup(_ep(qa.url), "first", method=method, folder=tmp_path)
+    assert made.method == method and made.size > 0
+    damage(qa)
+    assert state(qa) != before
+
+    done = backupmod.rollback(_ep(qa.url), folder=tmp_path)
+    assert done.backup.name == "first"
+    assert state(qa) == before
+    # the backup survives its rollback: a second bad day rolls back the same way
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["first"]
+    damage(qa)
+    backupmod.rollback(_ep(qa.url), "first", folder=tmp_path)
+    assert state(qa) == before
+
+
+def test_dump_rollback_in_place_for_a_role_without_createdb(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    with qa_server.role("bk_app") as role:
+        give_database_to(qa, role)
+        run_as(
+            qa,
+            role,
+            "CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT);"
+            "INSERT INTO t (v) SELECT 'v' || g FROM generate_series(1, 100) g;",
+        )
+        url = qa.url_as(role, "secret-pw")
+        before = state(qa)
+        made = backupmod.backup(_ep(url), folder=tmp_path)
+        assert made.method == "dump"
+        assert "CREATEDB" in made.reason
+        run_as(
+            qa,
+            role,
+            "DELETE FROM t WHERE id > 10; SELECT nextval('t_id_seq');"
+            "CREATE TABLE later (x INT); CREATE SCHEMA extra; CREATE TABLE extra.y (z INT);",
+        )
+        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        assert "in place" in done.how
+        assert state(qa) == before
+
+
+def test_template_backup_refuses_while_sessions_are_open_unless_forced(
+    qa: Database, tmp_path: Path
+) -> None:
+    build_app(qa)
+    with qa.connect() as other:
+        other.execute("SELECT 1")
+        ran = run_cli("backup", "--db", qa.url, "--method", "template", "--name", "x", cwd=tmp_path)
+        assert ran.code == ExitCode.REFUSED, ran.stderr
+        assert "other session" in ran.stderr and "--force" in ran.stderr
+        assert "s3cr3t" not in ran.stderr + ran.stdout
+        # auto falls back to a dump and says why
+        ran = run_cli("backup", "--db", qa.url, "--name", "y", cwd=tmp_path)
+        assert ran.code == 0, ran.stderr
+        assert "dump" in ran.stdout and "--force" in ran.stdout
+        ran = run_cli(
+            "backup",
+            "--db",
+            qa.url,
+            "--method",
+            "template",
+            "--force",
+            "--name",
+            "z",
+            cwd=tmp_path,
+        )
+        assert ran.code == 0, ran.stderr
+        with pytest.raises(psycopg.OperationalError):
+            other.execute("SELECT 1")
+    listed = run_cli("backups", "--db", qa.url, "--json", cwd=tmp_path)
+    assert listed.code == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["method"]) for r in rows] == [("y", "dump"), ("z", "template")]
+
+
+def test_cli_rollback_asks_unless_yes_and_restores(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    before = state(qa)
+    assert run_cli("backup", "--db", qa.url, "--name", "b1", cwd=tmp_path).code == 0
+    damage(qa)
+    ran = run_cli("rollback", "--db", qa.url, cwd=tmp_path)
+    assert ran.code == ExitCode.REFUSED and "--yes" in ran.stderr
+    ran = run_cli("rollback", "--db", qa.url, "--backup", "b1", "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+    missing = run_cli("rollback", "--db", qa.url, "--backup", "nope", "--yes", cwd=tmp_path)
+    assert missing.code == ExitCode.ERROR and "b1" in missing.stderr
+
+
+def test_retention_keeps_the_newest(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    for name in ("a1", "a2", "a3"):
+        backupmod.backup(_ep(qa.url), name, method="template", keep=2, folder=tmp_path)
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["a2", "a3"]
+    assert databases_named(qa, f"{qa.name}__pgferry_") == [
+        f"{qa.name}__pgferry_a2",
+        f"{qa.name}__pgferry_a3",
+    ]
+
+
+def test_database_settings_and_grants_survive_a_rollback(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    build_app(qa)
+    with qa_server.role("bk_reader") as reader:
+        qa.server.admin.execute(
+            f"ALTER DATABASE \"{qa.name}\" SET work_mem = '8MB';"
+            f'REVOKE ALL ON DATABASE "{qa.name}" FROM PUBLIC;'
+            f'GRANT CONNECT ON DATABASE "{qa.name}" TO {reader};'
+            f'ALTER ROLE {reader} IN DATABASE "{qa.name}" SET search_path = public, "$user"'
+        )
+        props = (
+            "SELECT datacl::text, (SELECT array_agg(setconfig::text ORDER BY setrole) "
+            "FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) "
+            "FROM pg_database d WHERE datname = %s"
+        )
+        wanted = qa.server.admin.execute(props, (qa.name,))
+        backupmod.backup(_ep(qa.url), "p", method="template", folder=tmp_path)
+        backupmod.rollback(_ep(qa.url), folder=tmp_path)
+        assert qa.server.admin.execute(props, (qa.name,)) == wanted
