@@ -8,6 +8,11 @@ damages it, rolls back, and compares.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -16,9 +21,13 @@ import pytest
 import pgferry
 from pgferry import backup as backupmod
 from pgferry.errors import ExitCode
-from tests.backup_support import build_app, damage, databases_named, state
-from tests.migrate_support import give_database_to, run_as, run_cli
+from tests.backup_support import SCHEMA, build_app, damage, databases_named, state
+from tests.migrate_support import give_database_to, migrate_cli, run_as, run_cli, run_migrate
 from tests.pgtest import Database, Server
+from tests.test_migrate_live import QA_STALE
+from tests.test_migrate_live import SCHEMA as LIVE_SCHEMA
+from tests.test_migrate_live import _copying as copying
+from tests.test_migrate_live import _prod as live_prod
 
 
 def _ep(url: str) -> pgferry.Endpoint:
@@ -152,3 +161,93 @@ def test_database_settings_and_grants_survive_a_rollback(
         backupmod.backup(_ep(qa.url), "p", method="template", folder=tmp_path)
         backupmod.rollback(_ep(qa.url), folder=tmp_path)
         assert qa.server.admin.execute(props, (qa.name,)) == wanted
+
+
+# -- migrate's own backup ---------------------------------------------------------
+
+
+def test_migrate_backs_up_first_and_its_rollback_restores_qa(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    build_app(prod)
+    prod.execute('INSERT INTO "Client" ("name") VALUES (\'only in prod\')')
+    qa.execute(SCHEMA)
+    qa.execute("INSERT INTO \"Client\" (\"name\") VALUES ('qa row'); SELECT nextval('ticket_seq')")
+    before = state(qa)
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(tmp_path), backup=True, cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert "pgferry rollback --backup" in ran.stdout
+    report = json.loads(next(tmp_path.glob("migrate-*.json")).read_text())
+    assert report["backup"]["method"] == "template"
+    assert report["rollback_command"].startswith("pgferry rollback --backup ")
+    assert "roll back with" in next(tmp_path.glob("migrate-*.md")).read_text()
+    assert state(qa) != before
+
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+
+
+def test_migrate_killed_mid_load_then_rollback_restores_the_state_before(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    live_prod(prod, parents=200_000, width=120)
+    qa.execute(LIVE_SCHEMA)
+    qa.execute(QA_STALE)
+    before = state(qa)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pgferry",
+            "migrate",
+            "--from",
+            prod.url,
+            "--to",
+            qa.url,
+            "--yes",
+            "--jobs",
+            "2",
+            "--no-report",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not copying(qa):
+            assert proc.poll() is None, "pgferry finished before it could be killed"
+            assert time.monotonic() < deadline, "no COPY seen in QA"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert qa.scalar("SELECT count(*) FROM parent") == 0  # the kill landed mid-load
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+
+
+def test_migrate_stops_before_writing_when_no_backup_can_be_taken(
+    prod: Database, qa: Database, qa_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_app(prod)
+    with qa_server.role("bk_nocreatedb") as role:
+        give_database_to(qa, role)
+        run_as(qa, role, SCHEMA)
+        before = state(qa)
+        # a machine without any pg_dump new enough (the finder is not the database)
+        monkeypatch.setattr(backupmod, "suitable_tool", lambda name, major: None)
+        with pytest.raises(backupmod.BackupError) as caught:
+            run_migrate(prod.url, qa.url_as(role, "secret-pw"), backup=True)
+        assert "nothing was written" in caught.value.message
+        assert "CREATEDB" in caught.value.message
+        assert "--no-backup" in (caught.value.hint or "")
+        assert state(qa) == before

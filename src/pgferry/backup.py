@@ -111,7 +111,7 @@ def _check_name(name: str) -> str:
 
 
 def template_name(dbname: str, name: str) -> str:
-    return databases.valid_name(f"{dbname}__pgferry_{name}", "backup database name")
+    return databases.derived_name(dbname, f"__pgferry_{name}")
 
 
 # -- taking ----------------------------------------------------------------------
@@ -406,7 +406,7 @@ _ALONE = "rollback replaces the whole database, which needs it alone for a momen
 
 def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> None:
     """Rename *incoming* into QA's place in one transaction, then drop the replaced QA."""
-    replaced = databases.valid_name(f"{db.name}__pgferry_replaced", "database name")
+    replaced = databases.derived_name(db.name, "__pgferry_replaced")
     databases.drop(conn, replaced)
     try:
         databases.carry_properties(conn, db.name, incoming)
@@ -420,7 +420,7 @@ def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> None:
 
 
 def _incoming(conn: Conn, db: DatabaseInfo) -> str:
-    name = databases.valid_name(f"{db.name}__pgferry_incoming", "database name")
+    name = databases.derived_name(db.name, "__pgferry_incoming")
     databases.drop(conn, name, force=True)  # left by an interrupted rollback
     return name
 

@@ -10,6 +10,7 @@ carried over explicitly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -301,6 +302,20 @@ def maintenance_session(endpoint: Endpoint) -> Iterator[Conn]:
         yield conn
     finally:
         conn.close()
+
+
+def derived_name(base: str, suffix: str) -> str:
+    """*base* + *suffix*, within PostgreSQL's 63 bytes: a long *base* is cut and gets a
+    short hash of its full name, so two long names never meet."""
+    whole = base + suffix
+    if len(whole.encode()) <= 63:
+        return whole
+    digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+    room = 63 - len(suffix.encode()) - len(digest) - 1
+    if room < 8:
+        return valid_name(whole)
+    cut = base.encode()[:room].decode(errors="ignore")
+    return f"{cut}_{digest}{suffix}"
 
 
 def valid_name(name: str, what: str = "database name") -> str:

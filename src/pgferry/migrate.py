@@ -2,7 +2,9 @@
 
 The flow: put back anything an interrupted run set aside -> open one snapshot
 of production -> guard the target -> read both catalogs -> plan (refuse before
-any write if the schemas do not fit) -> confirm -> set foreign keys and
+any write if the schemas do not fit) -> confirm -> back QA up (unless told
+not to; QA's own session is closed meanwhile, as a template copy needs QA
+alone) -> set foreign keys and
 triggers aside (or use ``session_replication_role``) -> truncate exactly the
 copy set -> COPY in parallel -> put constraints and triggers back -> refresh
 materialized views -> fix sequences -> ANALYZE -> compare row counts.
@@ -17,11 +19,13 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from . import backup as backupmod
 from . import journal
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
@@ -49,6 +53,11 @@ class MigrateOptions:
     protected: Sequence[str] = ()
     #: after the load, try one insert per table that takes every default (rolled back)
     verify: bool = True
+    #: back QA up before the first write (see :mod:`pgferry.backup`)
+    backup: bool = True
+    backup_method: str = "auto"
+    backup_folder: Path | None = None
+    backup_keep: int | None = backupmod.DEFAULT_KEEP
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,13 @@ class MigrateReport:
     run_id: str = ""
     log: list[str] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
+    backup: backupmod.Backup | None = None
+
+    @property
+    def rollback_command(self) -> str | None:
+        if self.backup is None:
+            return None
+        return f"pgferry rollback --backup {self.backup.name}"
 
     @property
     def ok(self) -> bool:
@@ -120,6 +136,8 @@ class MigrateReport:
                 {"view": str(n), "reason": why} for n, why in self.not_refreshed
             ],
             "inserts": [i.to_dict() for i in self.inserts],
+            "backup": self.backup.to_dict() if self.backup else None,
+            "rollback_command": self.rollback_command,
         }
 
 
@@ -226,49 +244,73 @@ def migrate(
                 "pooling drops the session settings a consistent copy needs",
                 hint="give pgferry a direct URL to the server (Prisma's directUrl)",
             )
-    with (
-        Snapshot(source) as snap,
-        connect(target, autocommit=True) as tconn,
-        journal.exclusive(tconn),
-    ):
-        _guard(snap, tconn, target, options.protected)
-        # what an interrupted run set aside comes back first (not in a dry run: it writes)
-        restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
-        if restored.restored:
-            log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
-        src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
-        plan = build_plan(
-            src_cat,
-            dst_cat,
-            tables=options.tables,
-            exclude=options.exclude,
-            schemas=options.schemas,
-        )
-        plan, filtered = _with_rls_problems(plan, snap, src_cat)
-        report = MigrateReport(
-            source=source.describe(),
-            target=target.describe(),
-            plan=plan,
-            dry_run=options.dry_run,
-            restored_before=len(restored.restored),
-            run_id=run_id,
-            log=log.lines,
-        )
-        if options.dry_run:
-            report.seconds = time.monotonic() - started
-            return report
-        _refuse_before_writing(plan, filtered, src_cat, dst_cat, confirm)
-        log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
-        # production's positions now: its snapshot then only has to last through the load
-        positions = snap.sequence_positions(src_cat)
-        _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-        _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+    with Snapshot(source) as snap:
+        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+            _guard(snap, tconn, target, options.protected)
+            # what an interrupted run set aside comes back first (not in a dry run: it writes)
+            restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
+            if restored.restored:
+                log.note(
+                    f"put back {len(restored.restored)} objects an interrupted run had set aside"
+                )
+            src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
+            plan = build_plan(
+                src_cat,
+                dst_cat,
+                tables=options.tables,
+                exclude=options.exclude,
+                schemas=options.schemas,
+            )
+            plan, filtered = _with_rls_problems(plan, snap, src_cat)
+            report = MigrateReport(
+                source=source.describe(),
+                target=target.describe(),
+                plan=plan,
+                dry_run=options.dry_run,
+                restored_before=len(restored.restored),
+                run_id=run_id,
+                log=log.lines,
+            )
+            if options.dry_run:
+                report.seconds = time.monotonic() - started
+                return report
+            _refuse_before_writing(plan, filtered, src_cat, dst_cat, confirm)
+            log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
+        # QA's session is closed here: a template copy needs QA to itself
+        if options.backup:
+            report.backup = _backup(target, options, log)
+        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+            # production's positions now: its snapshot then only has to last through the load
+            positions = snap.sequence_positions(src_cat)
+            _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+            _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _backup(target: Endpoint, options: MigrateOptions, log: RunLog) -> backupmod.Backup:
+    """Back QA up before the first write; a backup that cannot be taken stops the run."""
+    try:
+        made = backupmod.backup(
+            target,
+            method=options.backup_method,
+            folder=options.backup_folder,
+            keep=options.backup_keep,
+            jobs=options.jobs,
+            say=log.note,
+        )
+    except PgferryError as exc:  # same class and exit code, saying that nothing was written
+        exc.message = f"no backup of QA could be taken, so nothing was written: {exc.message}"
+        if "--no-backup" not in (exc.hint or ""):
+            exc.hint = f"{exc.hint}; or " if exc.hint else ""
+            exc.hint += "pass --no-backup to migrate without one ([migrate] backup = false)"
+        raise
+    log.note(f"backup {made.name} ({made.method}) at {made.location}")
+    return made
 
 
 def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:

@@ -30,6 +30,14 @@ def markdown(report: MigrateReport) -> str:
         f"- result: **{'OK' if report.ok else 'PROBLEMS FOUND'}** in {report.seconds:.1f} s",
         f"- load mode: {report.mode or 'n/a'}",
     ]
+    if report.backup is not None:
+        b = report.backup
+        lines += [
+            f"- backup: `{b.name}` ({b.method}, {_size(b.size)}) at `{b.location}`",
+            f"- roll back with: `{report.rollback_command}`",
+        ]
+    elif not report.dry_run:
+        lines.append("- backup: none taken (--no-backup)")
     if report.restored_before:
         lines.append(
             f"- put back {report.restored_before} objects left aside by an interrupted run"

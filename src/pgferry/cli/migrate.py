@@ -72,6 +72,11 @@ def _confirm(plan: Plan, dbname: str) -> bool:
     help="Skip the final check that one insert per table, taking every default, works "
     "(always rolled back).",
 )
+@click.option(
+    "--no-backup",
+    is_flag=True,
+    help="Do not back QA up first (default: a backup, see pgferry backup; [migrate] backup).",
+)
 def migrate_command(
     from_url: str | None,
     to_url: str | None,
@@ -86,13 +91,17 @@ def migrate_command(
     report_dir: Path,
     no_report: bool,
     no_verify: bool,
+    no_backup: bool,
 ) -> None:
     """Replace QA's data with production's: one snapshot, FK-safe, parallel, verified.
 
     Refuses before writing anything when QA's schema does not fit, when the
     target is production itself or protected, or without confirmation (type the
-    database's name, or --yes).  Exit codes: 0 done and verified; 1 row counts
-    differ afterwards or a foreign key is left NOT VALID; 5 a privilege is missing
+    database's name, or --yes).  Backs QA up first (pgferry backup; --no-backup
+    skips it) and names the backup and the rollback command.
+
+    Exit codes: 0 done and verified; 1 row counts differ afterwards or a foreign
+    key is left NOT VALID; 3 no backup could be taken; 5 a privilege is missing
     (or row-level security would hide rows); 6 refused; 7 schema mismatch; 8 a
     table failed to copy.
     """
@@ -111,6 +120,10 @@ def migrate_command(
         dry_run=dry_run,
         protected=cfg.protected,
         verify=not no_verify,
+        backup=cfg.backup and not no_backup,
+        backup_method=cfg.backup_method,
+        backup_folder=cfg.backup_folder,
+        backup_keep=cfg.backup_keep,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(

@@ -195,6 +195,11 @@ def migrate_summary(report: MigrateReport) -> None:
                 out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
         for fk_name, why in report.not_validated:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
+        if report.backup is not None:
+            out.print(
+                f"backup: {report.backup.name} ({report.backup.method}); roll back with: "
+                f"{report.rollback_command}"
+            )
         total = sum(r.rows for r in report.results)
         verdict = "[green]verified[/]" if report.ok else "[red]NOT verified[/]"
         out.print(
