@@ -26,7 +26,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,8 +154,11 @@ def backup(
     return made
 
 
-def choose_method(conn: Conn, db: DatabaseInfo, method: str, force: bool) -> tuple[str, str]:
-    """(method, why) for *method* (``auto`` picks), or an error saying what is missing."""
+def choose_method(
+    conn: Conn, db: DatabaseInfo, method: str, force: bool, ignore: Sequence[int] = ()
+) -> tuple[str, str]:
+    """(method, why) for *method* (``auto`` picks), or an error saying what is missing.
+    Sessions in *ignore* (the caller's own) do not count."""
     if method == "template":
         if not db.can_copy:
             raise PrivilegeError(
@@ -168,7 +171,7 @@ def choose_method(conn: Conn, db: DatabaseInfo, method: str, force: bool) -> tup
         _dump_tool(db)
         return "dump", "asked for"
     if db.can_copy:
-        others = databases.sessions(conn, db.name)
+        others = databases.sessions(conn, db.name, ignore)
         if not others or force:
             return "template", "the role may copy QA and no other session is on it"
         if suitable_tool("pg_dump", db.server_major) is not None:

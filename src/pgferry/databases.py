@@ -129,8 +129,10 @@ def info(conn: Conn, dbname: str) -> DatabaseInfo:
     return DatabaseInfo(dbname, *row)
 
 
-def sessions(conn: Conn, dbname: str) -> list[Session]:
-    return [Session(*r) for r in conn.execute(queries.load("database_sessions"), (dbname,))]
+def sessions(conn: Conn, dbname: str, ignore: Sequence[int] = ()) -> list[Session]:
+    """Other sessions on *dbname* (not this one, nor the pids in *ignore*)."""
+    found = [Session(*r) for r in conn.execute(queries.load("database_sessions"), (dbname,))]
+    return [s for s in found if s.pid not in ignore]
 
 
 def clear_sessions(conn: Conn, dbname: str, *, force: bool, why: str) -> None:

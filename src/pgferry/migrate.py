@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from . import backup as backupmod
-from . import journal
+from . import journal, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
@@ -58,6 +58,8 @@ class MigrateOptions:
     backup_method: str = "auto"
     backup_folder: Path | None = None
     backup_keep: int | None = backupmod.DEFAULT_KEEP
+    #: end other sessions on QA where a step needs it alone (a template backup)
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,8 @@ def migrate(
     with Snapshot(source) as snap:
         with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
             _guard(snap, tconn, target, options.protected)
+            if not options.dry_run:  # the cheap part of pgferry preflight: stop on a failing line
+                preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
             # what an interrupted run set aside comes back first (not in a dry run: it writes)
             restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
             if restored.restored:
@@ -292,6 +296,17 @@ def migrate(
     return report
 
 
+def _scope(options: MigrateOptions) -> preflight.Scope:
+    return preflight.Scope(
+        tables=options.tables,
+        exclude=options.exclude,
+        schemas=options.schemas,
+        backup=options.backup,
+        backup_method=options.backup_method,
+        force=options.force,
+    )
+
+
 def _backup(target: Endpoint, options: MigrateOptions, log: RunLog) -> backupmod.Backup:
     """Back QA up before the first write; a backup that cannot be taken stops the run."""
     try:
@@ -300,6 +315,7 @@ def _backup(target: Endpoint, options: MigrateOptions, log: RunLog) -> backupmod
             method=options.backup_method,
             folder=options.backup_folder,
             keep=options.backup_keep,
+            force=options.force,
             jobs=options.jobs,
             say=log.note,
         )

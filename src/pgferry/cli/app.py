@@ -10,6 +10,7 @@ from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
 from .migrate import migrate_command
+from .preflight import preflight_command
 from .sequences import sequences
 from .verify import verify_command
 
@@ -39,3 +40,4 @@ cli.add_command(doctor_command)
 cli.add_command(backup_command)
 cli.add_command(backups_command)
 cli.add_command(rollback_command)
+cli.add_command(preflight_command)

@@ -7,12 +7,14 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..backup import Backup
 from ..endpoints import mask
 from ..migrate import MigrateReport
 from ..plan import Plan
+from ..preflight import Mark, PreflightReport
 from ..sequences import SequenceReport, SequenceState, Status
 from ..verify import VerifyReport
 
@@ -125,6 +127,20 @@ def backups_table(listed: list[Backup]) -> None:
         table.add_row(b.name, b.created, b.method, size(b.size), b.location)
     out.print(table)
     out.print(f"roll back with: pgferry rollback --backup {listed[-1].name}")
+
+
+_MARKS = {Mark.OK: "[green]ok  [/]", Mark.WARN: "[yellow]warn[/]", Mark.FAIL: "[red]FAIL[/]"}
+
+
+def preflight_lines(report: PreflightReport) -> None:
+    out = console()
+    out.print(f"preflight: {report.source} -> {report.target}")
+    for c in report.checks:
+        out.print(f"{_MARKS[c.mark]} {escape(c.title)}: {escape(c.reason)}")
+        if c.fix and c.mark is not Mark.OK:
+            out.print(f"       fix: {c.fix}", markup=False)
+    failed = len(report.failed)
+    out.print(f"{failed} failing line(s)" if failed else "ready: no line fails")
 
 
 def _mb(n: int) -> str:
