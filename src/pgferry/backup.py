@@ -93,7 +93,7 @@ def server_key(endpoint: Endpoint) -> str:
     return f"{p.get('host') or p.get('hostaddr') or 'local socket'}:{p.get('port') or '5432'}"
 
 
-def _now() -> str:
+def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -195,7 +195,7 @@ def _by_template(
     conn: Conn, endpoint: Endpoint, db: DatabaseInfo, name: str, force: bool, reason: str
 ) -> Backup:
     copy = template_name(db.name, name)
-    created = _now()
+    created = now()
     databases.create_copy(
         conn, copy, db.name, force=force, why="a template copy needs QA to itself for a moment"
     )
@@ -248,7 +248,7 @@ def _by_dump(
     tool = _dump_tool(db)
     home = folder / f"{db.name}__{name}"
     home.mkdir(parents=True, exist_ok=False)
-    created = _now()
+    created = now()
     dsn, env = _client(endpoint, db.name)
     try:
         with connect(endpoint, autocommit=True) as conn:

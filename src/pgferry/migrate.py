@@ -159,10 +159,15 @@ def _guard(
 ) -> None:
     dst_id = server_identity(target_conn)
     refuse_same_database(snapshot.identity(), dst_id, target)
+    refuse_protected(target, dst_id[1], protected)
+
+
+def refuse_protected(target: Endpoint, dbname: str, protected: Sequence[str]) -> None:
+    """Refuse a target whose database or ``host:port/dbname`` matches a protected pattern."""
     described = target.describe()
     where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
     for pattern in protected:
-        if fnmatch.fnmatchcase(dst_id[1], pattern) or fnmatch.fnmatchcase(where, pattern):
+        if fnmatch.fnmatchcase(dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
             raise RefusedError(
                 f"the target {described} matches the protected pattern {pattern!r}",
                 hint="protected targets are listed in pgferry.toml ([target] protected)",

@@ -309,8 +309,8 @@ def _backup(target: Endpoint, scope: Scope, own: Sequence[int]) -> Check:
                         Mark.FAIL,
                         title,
                         f"--strategy swap builds a sibling database: {db.why_not_copy}",
-                        f"ALTER ROLE {db.role} CREATEDB (and make it QA's owner), or use the "
-                        "default strategy",
+                        f"ALTER ROLE {db.role} CREATEDB (and make it QA's owner), or run "
+                        "without --strategy swap (QA is then refreshed in place, after a backup)",
                         PrivilegeError,
                     )
                 return Check(
