@@ -15,6 +15,7 @@ from ..endpoints import mask
 from ..migrate import MigrateReport
 from ..plan import Plan
 from ..preflight import Mark, PreflightReport
+from ..report import checklist
 from ..sequences import SequenceReport, SequenceState, Status
 from ..verify import VerifyReport
 
@@ -211,11 +212,8 @@ def migrate_summary(report: MigrateReport) -> None:
                 out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
         for fk_name, why in report.not_validated:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
-        if report.backup is not None:
-            out.print(
-                f"backup: {report.backup.name} ({report.backup.method}); roll back with: "
-                f"{report.rollback_command}"
-            )
+        for done, text in checklist(report):
+            out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
         total = sum(r.rows for r in report.results)
         verdict = "[green]verified[/]" if report.ok else "[red]NOT verified[/]"
         out.print(
