@@ -251,3 +251,46 @@ def test_migrate_stops_before_writing_when_no_backup_can_be_taken(
         assert "CREATEDB" in caught.value.message
         assert "--no-backup" in (caught.value.hint or "")
         assert state(qa) == before
+
+
+@pytest.mark.parametrize("delays", [(0.15, 0.4, 0.7, 1.1)])
+def test_migrate_killed_at_any_point_leaves_a_way_back(
+    prod: Database, qa: Database, tmp_path: Path, delays: tuple[float, ...]
+) -> None:
+    """Wherever kill -9 lands (the preflight, the backup, the load, the checks afterwards,
+    or after the end), QA is either untouched or the newest backup rolls it back."""
+    live_prod(prod, parents=100_000, width=100)
+    qa.execute(LIVE_SCHEMA)
+    qa.execute(QA_STALE)
+    before = state(qa)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    for delay in delays:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pgferry",
+                "migrate",
+                "--from",
+                prod.url,
+                "--to",
+                qa.url,
+                "--yes",
+                "--no-report",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            time.sleep(delay)
+        finally:
+            proc.kill()
+            proc.wait()
+        listed = backupmod.list_backups(_ep(qa.url), tmp_path / "pgferry-backups")
+        if listed:
+            ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+            assert ran.code == 0, (delay, ran.stderr)
+        assert state(qa) == before, f"killed after {delay} s"
