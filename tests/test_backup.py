@@ -141,6 +141,23 @@ def test_retention_keeps_the_newest(qa: Database, tmp_path: Path) -> None:
     ]
 
 
+def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
+    qa: Database, tmp_path: Path
+) -> None:
+    build_app(qa)
+    backupmod.backup(_ep(qa.url), "good", method="template", folder=tmp_path)
+    # what a backup killed between CREATE DATABASE and its COMMENT leaves behind
+    qa.server.admin.execute(f'CREATE DATABASE "{qa.name}__pgferry_x"')
+    listed = backupmod.list_backups(_ep(qa.url), tmp_path)
+    assert [(b.name, b.method) for b in listed] == [
+        (f"{qa.name}__pgferry_x", "incomplete"),
+        ("good", "template"),
+    ]
+    assert backupmod.find(_ep(qa.url), None, tmp_path).name == "good"
+    backupmod.backup(_ep(qa.url), "next", method="template", keep=2, folder=tmp_path)
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["good", "next"]
+
+
 def test_database_settings_and_grants_survive_a_rollback(
     qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:
@@ -290,7 +307,7 @@ def test_migrate_killed_at_any_point_leaves_a_way_back(
             proc.kill()
             proc.wait()
         listed = backupmod.list_backups(_ep(qa.url), tmp_path / "pgferry-backups")
-        if listed:
+        if any(b.method != "incomplete" for b in listed):
             ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
             assert ran.code == 0, (delay, ran.stderr)
         assert state(qa) == before, f"killed after {delay} s"

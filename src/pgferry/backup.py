@@ -43,6 +43,11 @@ from .errors import ConfigError, PgferryError, PrivilegeError
 DEFAULT_FOLDER = Path("pgferry-backups")
 DEFAULT_KEEP = 5
 METHODS = ("auto", "template", "dump")
+#: A database named like a backup but never tagged: its backup was interrupted.
+INCOMPLETE = "incomplete"
+_INCOMPLETE_WHY = "interrupted before it was finished: not a usable backup (retention removes it)"
+#: Databases a rollback or swap works in while it runs: never listed.
+_WORKING = ("incoming", "replaced", "next")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 Say = Callable[[str], None]
@@ -331,6 +336,12 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
         if meta.get("of") == dbname and meta.get("kind") in ("backup", "swap")
     ]
     found += [b for b, _ in _in_folder(endpoint, folder)]
+    working = {databases.derived_name(dbname, f"__pgferry_{w}") for w in _WORKING}
+    found += [
+        Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY)
+        for name, size in databases.untagged(conn, databases.derived_name(dbname, "__pgferry_"))
+        if name not in working
+    ]
     return sorted(found, key=lambda b: (b.created, b.name))
 
 
@@ -360,21 +371,22 @@ def prune(conn: Conn, endpoint: Endpoint, folder: Path, keep: int) -> list[Backu
 
 
 def find(endpoint: Endpoint, name: str | None, folder: Path | None = None) -> Backup:
-    listed = list_backups(endpoint, folder)
-    if not listed:
+    """The backup called *name* (or at *name*), or the newest usable one."""
+    usable = [b for b in list_backups(endpoint, folder) if b.method != INCOMPLETE]
+    if not usable:
         raise BackupError(
             f"no backup of {endpoint.dbname} found on {server_key(endpoint)} or in "
             f"{folder or DEFAULT_FOLDER}/",
             hint="pgferry backup takes one; pgferry migrate takes one unless --no-backup",
         )
     if name is None:
-        return listed[-1]
-    for item in listed:
+        return usable[-1]
+    for item in usable:
         if name in (item.name, item.location):
             return item
     raise BackupError(
         f"no backup named {name!r} of {endpoint.dbname}",
-        hint="pgferry backups lists them: " + ", ".join(b.name for b in listed[-5:]),
+        hint="pgferry backups lists them: " + ", ".join(b.name for b in usable[-5:]),
     )
 
 

@@ -266,6 +266,12 @@ def tagged(conn: Conn) -> Iterator[tuple[str, dict[str, Any], int]]:
             yield str(name), data, int(size)
 
 
+def untagged(conn: Conn, prefix: str) -> Iterator[tuple[str, int]]:
+    """(name, size) of databases named *prefix*... that pgferry never tagged."""
+    for name, size in conn.execute(queries.load("database_untagged"), (prefix,)):
+        yield str(name), int(size)
+
+
 def carry_properties(conn: Conn, source: str, target: str) -> None:
     """Give *target* the settings, privileges and comment *source* has."""
     rows = conn.execute(queries.load("database_properties"), {"db": source}).fetchall()
