@@ -311,3 +311,14 @@ def test_migrate_killed_at_any_point_leaves_a_way_back(
             ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
             assert ran.code == 0, (delay, ran.stderr)
         assert state(qa) == before, f"killed after {delay} s"
+
+
+def test_rollback_refuses_a_protected_target(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    assert run_cli("backup", "--db", qa.url, cwd=tmp_path).code == 0
+    damage(qa)
+    damaged = state(qa)
+    (tmp_path / "pgferry.toml").write_text(f'[target]\nprotected = ["{qa.name}"]\n')
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == ExitCode.REFUSED and "protected" in ran.stderr, ran.stderr
+    assert state(qa) == damaged

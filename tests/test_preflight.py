@@ -130,3 +130,13 @@ def test_sessions_open_on_qa(app: tuple[Database, Database], tmp_path: Path) -> 
         assert lines["sessions"]["mark"] == "warn" and code == 0
         code, lines = _marks(prod.url, qa.url, "--strategy", "swap")
         assert lines["sessions"]["mark"] == "fail" and "--force" in lines["sessions"]["fix"]
+
+
+def test_a_server_that_cannot_be_reached(qa: Database) -> None:
+    bad = qa.url.rsplit(":", 1)[0] + ":1/nowhere"
+    code, lines = _marks(bad, qa.url)
+    assert code == 1
+    assert lines["prod"]["mark"] == "fail" and "cannot connect" in lines["prod"]["reason"]
+    assert lines["qa"]["mark"] == "ok"
+    ran = run_cli("preflight", "--from", bad, "--to", qa.url)
+    assert "s3cr3t" not in ran.stdout + ran.stderr

@@ -20,6 +20,7 @@ transaction after dropping what was added since the backup.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -38,7 +39,7 @@ from psycopg import sql
 from . import clienttools, databases, queries
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint, connect, mask
-from .errors import ConfigError, PgferryError, PrivilegeError
+from .errors import ConfigError, PgferryError, PrivilegeError, RefusedError
 
 DEFAULT_FOLDER = Path("pgferry-backups")
 DEFAULT_KEEP = 5
@@ -398,9 +399,12 @@ def rollback(
     folder: Path | None = None,
     jobs: int = 2,
     say: Say | None = None,
+    protected: Sequence[str] = (),
 ) -> RollbackResult:
-    """Bring QA back to *backup_name* (default: the newest backup)."""
+    """Bring QA back to *backup_name* (default: the newest backup).  A target matching a
+    *protected* pattern (``[target] protected``) is refused, as ``migrate`` refuses it."""
     started = time.monotonic()
+    check_protected(endpoint, protected)
     folder = folder or DEFAULT_FOLDER
     item = find(endpoint, backup_name, folder)
     if say:
@@ -414,6 +418,16 @@ def rollback(
         else:
             how = _from_dump_in_place(endpoint, db, item)
     return RollbackResult(item, db.name, how, time.monotonic() - started)
+
+
+def check_protected(endpoint: Endpoint, protected: Sequence[str]) -> None:
+    where = endpoint.describe().rsplit(" as ", 1)[0]
+    for pattern in protected:
+        if fnmatch.fnmatchcase(endpoint.dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
+            raise RefusedError(
+                f"the target {endpoint.describe()} matches the protected pattern {pattern!r}",
+                hint="protected targets are listed in pgferry.toml ([target] protected)",
+            )
 
 
 _ALONE = "rollback replaces the whole database, which needs it alone for a moment"

@@ -135,6 +135,7 @@ def rollback_command(
     target = _target(db_url, cfg)
     folder = folder or cfg.backup_folder
     chosen = backupmod.find(target, name, folder)
+    backupmod.check_protected(target, cfg.protected)  # before asking, not after
     if not yes:
         if not sys.stdin.isatty():
             raise RefusedError(
@@ -154,7 +155,9 @@ def rollback_command(
                 f"not confirmed: QA database {target.dbname} was left as it was",
                 hint="type the database's name at the prompt, or pass --yes in scripts",
             )
-    done = backupmod.rollback(target, chosen.name, force=force, folder=folder, say=_say)
+    done = backupmod.rollback(
+        target, chosen.name, force=force, folder=folder, say=_say, protected=cfg.protected
+    )
     render.console().print(
         f"rolled {done.database} back to backup {done.backup.name}: {done.how} "
         f"in {done.seconds:.1f} s"
