@@ -322,3 +322,27 @@ def test_rollback_refuses_a_protected_target(qa: Database, tmp_path: Path) -> No
     ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
     assert ran.code == ExitCode.REFUSED and "protected" in ran.stderr, ran.stderr
     assert state(qa) == damaged
+
+
+def test_a_dump_rollback_keeps_an_icu_database_icu(qa_server: Server, tmp_path: Path) -> None:
+    if qa_server.major < 15:
+        pytest.skip("a database-level ICU locale needs PostgreSQL 15+")
+    name = "qa_icu_rollback"
+    qa_server.admin.execute(
+        f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+        "LOCALE 'C.UTF-8' ENCODING 'UTF8'"
+    )
+    db = Database(qa_server, name)
+    build_app(db)
+    before = state(db)
+    looks = (
+        "SELECT datlocprovider::text, coalesce(to_jsonb(d) ->> 'datlocale', "
+        "to_jsonb(d) ->> 'daticulocale') FROM pg_database d WHERE datname = %s"
+    )
+    wanted = qa_server.admin.execute(looks, (name,))
+    backupmod.backup(_ep(db.url), "icu", method="dump", folder=tmp_path)
+    damage(db)
+    backupmod.rollback(_ep(db.url), folder=tmp_path)
+    assert wanted == [("i", "en-US")]
+    assert qa_server.admin.execute(looks, (name,)) == wanted
+    assert state(db) == before

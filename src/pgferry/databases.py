@@ -67,6 +67,8 @@ class DatabaseInfo:
     collate: str
     ctype: str
     may_signal: bool
+    locale_provider: str = "c"  # c (libc), i (ICU), b (builtin, PostgreSQL 17+)
+    provider_locale: str | None = None
 
     @property
     def can_copy(self) -> bool:
@@ -205,17 +207,28 @@ def create_copy(
     _retry_in_use(conn, template, force, reason, statement)
 
 
+_PROVIDERS = {"i": ("icu", "ICU_LOCALE"), "b": ("builtin", "BUILTIN_LOCALE")}
+
+
 def create_empty(conn: Conn, new: str, like: DatabaseInfo) -> None:
-    """An empty database with *like*'s owner, encoding and locale (from template0)."""
+    """An empty database with *like*'s owner, encoding and locale (from template0), ICU
+    or builtin locale provider included: collations must sort as they did."""
+    provider: sql.Composable = sql.SQL("")
+    if like.locale_provider in _PROVIDERS and like.provider_locale:
+        name, option = _PROVIDERS[like.locale_provider]
+        provider = sql.SQL(" LOCALE_PROVIDER {} {} {}").format(
+            sql.SQL(name), sql.SQL(option), sql.Literal(like.provider_locale)
+        )
     conn.execute(
         sql.SQL(
-            "CREATE DATABASE {} TEMPLATE template0 OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}"
+            "CREATE DATABASE {} TEMPLATE template0 OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}{}"
         ).format(
             sql.Identifier(new),
             sql.Identifier(like.owner),
             sql.Literal(like.encoding),
             sql.Literal(like.collate),
             sql.Literal(like.ctype),
+            provider,
         )
     )
 

@@ -13,7 +13,12 @@ SELECT d.oid,
        pg_catalog.pg_encoding_to_char(d.encoding) AS encoding,
        d.datcollate,
        d.datctype,
-       r.rolsuper OR pg_catalog.pg_has_role('pg_signal_backend', 'USAGE') AS may_signal
+       r.rolsuper OR pg_catalog.pg_has_role('pg_signal_backend', 'USAGE') AS may_signal,
+       -- locale provider and its locale: columns of PostgreSQL 15+ (datlocale from 17,
+       -- daticulocale before), read through jsonb so one query serves every version
+       coalesce(pg_catalog.to_jsonb(d) ->> 'datlocprovider', 'c') AS locale_provider,
+       coalesce(pg_catalog.to_jsonb(d) ->> 'datlocale', pg_catalog.to_jsonb(d) ->> 'daticulocale')
+           AS provider_locale
 FROM pg_catalog.pg_database d
 CROSS JOIN pg_catalog.pg_roles r
 WHERE d.datname = %s
