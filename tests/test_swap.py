@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
+
+import psycopg
 
 from tests.backup_support import SCHEMA, build_app, databases_named, state
 from tests.migrate_support import (
@@ -94,3 +98,36 @@ def test_swap_refuses_while_sessions_are_open_unless_forced(
         ran = migrate_cli(prod, qa, "--yes", "--strategy", "swap", "--force", cwd=tmp_path)
         assert ran.code == 0, ran.stderr
     assert_same_content(prod, qa, [("public", "Client")])
+
+
+def test_an_app_reading_qa_sees_the_old_state_then_the_new_never_a_half_load(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _app(prod, qa)
+    old = qa.scalar('SELECT count(*) FROM "Client"')
+    new = prod.scalar('SELECT count(*) FROM "Client"')
+    assert old != new
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def app() -> None:  # short sessions, as a pooled app's requests
+        while not stop.is_set():
+            try:
+                with psycopg.connect(qa.url, connect_timeout=2) as conn:
+                    row = conn.execute('SELECT count(*) FROM "Client"').fetchone()
+                    seen.append(int(row[0]) if row else -1)
+            except psycopg.Error:
+                pass  # ended by --force, or QA renamed away for an instant
+            time.sleep(0.05)
+
+    reader = threading.Thread(target=app, daemon=True)
+    reader.start()
+    try:
+        ran = migrate_cli(prod, qa, "--yes", "--strategy", "swap", "--force", cwd=tmp_path)
+    finally:
+        stop.set()
+        reader.join(timeout=10)
+    assert ran.code == 0, ran.stderr
+    assert set(seen) <= {old, new}, sorted(set(seen))
+    assert seen and seen[0] == old  # it read QA while the sibling was loaded
+    assert qa.scalar('SELECT count(*) FROM "Client"') == new
