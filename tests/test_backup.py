@@ -346,3 +346,14 @@ def test_a_dump_rollback_keeps_an_icu_database_icu(qa_server: Server, tmp_path: 
     assert wanted == [("i", "en-US")]
     assert qa_server.admin.execute(looks, (name,)) == wanted
     assert state(db) == before
+
+
+def test_unnamed_backups_in_the_same_second_get_a_suffix(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    ep = _ep(qa.url)
+    first = backupmod.backup(ep, method="template", folder=tmp_path)
+    second = backupmod.backup(ep, method="template", folder=tmp_path)
+    # the same second gets a suffix; a later one its own time
+    assert second.name == first.name + "_2" or second.name > first.name
+    with pytest.raises(pgferry.PgferryError, match="exists already"):
+        backupmod.backup(ep, first.name, method="template", folder=tmp_path)

@@ -137,11 +137,18 @@ def backup(
     """Back QA (*endpoint*) up by *method* and keep the newest *keep* backups."""
     if method not in METHODS:
         raise ConfigError(f"unknown backup method {method!r}", hint="auto, template or dump")
+    given = name
     name = _check_name(name or default_name())
     folder = folder or DEFAULT_FOLDER
     with databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
-        if any(b.name == name for b in _listed(conn, endpoint, folder)):
+        taken = {b.name for b in _listed(conn, endpoint, folder)}
+        if given is None:  # two runs in one second: a suffix, not an error
+            base, n = name, 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+        if name in taken:
             raise ConfigError(
                 f"a backup named {name!r} of {db.name} exists already",
                 hint="pick another --name, or leave it out for a timestamp",
