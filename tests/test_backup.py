@@ -357,3 +357,43 @@ def test_unnamed_backups_in_the_same_second_get_a_suffix(qa: Database, tmp_path:
     assert second.name == first.name + "_2" or second.name > first.name
     with pytest.raises(pgferry.PgferryError, match="exists already"):
         backupmod.backup(ep, first.name, method="template", folder=tmp_path)
+
+
+def test_a_createdb_owner_backs_up_by_template_and_rolls_back(
+    prod: Database, qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    """No superuser: CREATEDB and ownership of QA are enough for template copies and a
+    swap; a setting it may not carry over (another role's, in QA) is named, not fatal."""
+    build_app(prod)
+    with qa_server.role("bk_owner", attrs="LOGIN CREATEDB") as role, qa_server.role("bk_other"):
+        give_database_to(qa, role)
+        run_as(qa, role, SCHEMA)
+        run_as(qa, role, "INSERT INTO ticket (body) VALUES ('qa')")
+        qa_server.admin.execute(
+            f"ALTER DATABASE \"{qa.name}\" SET work_mem = '7MB';"
+            f"ALTER ROLE bk_other IN DATABASE \"{qa.name}\" SET work_mem = '5MB'"
+        )
+        url = qa.url_as(role, "secret-pw")
+        before = state(qa)
+        made = backupmod.backup(_ep(url), "own", folder=tmp_path)
+        assert made.method == "template", made.reason
+        run_as(qa, role, "DELETE FROM ticket")
+        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        assert state(qa) == before
+        assert [m for m in done.not_carried if "bk_other" in m], done.not_carried
+        setting = qa.scalar(
+            "SELECT setconfig::text FROM pg_db_role_setting s JOIN pg_database d "
+            "ON d.oid = s.setdatabase WHERE d.datname = current_database() AND setrole = 0"
+        )
+        assert setting == "{work_mem=7MB}"
+        assert (
+            qa.scalar(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            )
+            == role
+        )
+        ran = migrate_cli(prod, url, "--yes", "--strategy", "swap", cwd=tmp_path)
+        assert ran.code == 0, ran.stderr
+        assert qa.scalar("SELECT count(*) FROM ticket") == prod.scalar(
+            "SELECT count(*) FROM ticket"
+        )

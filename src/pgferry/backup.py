@@ -92,6 +92,8 @@ class RollbackResult:
     database: str
     how: str
     seconds: float
+    #: database-level settings or grants this role could not carry over to the new QA
+    not_carried: tuple[str, ...] = ()
 
 
 def server_key(endpoint: Endpoint) -> str:
@@ -419,12 +421,12 @@ def rollback(
     with databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
         if item.method != "dump":
-            how = _from_copy(conn, db, item, force)
+            how, missed = _from_copy(conn, db, item, force)
         elif db.can_copy:
-            how = _from_dump_new(conn, endpoint, db, item, force, jobs)
+            how, missed = _from_dump_new(conn, endpoint, db, item, force, jobs)
         else:
-            how = _from_dump_in_place(endpoint, db, item)
-    return RollbackResult(item, db.name, how, time.monotonic() - started)
+            how, missed = _from_dump_in_place(endpoint, db, item), []
+    return RollbackResult(item, db.name, how, time.monotonic() - started, tuple(missed))
 
 
 def check_protected(endpoint: Endpoint, protected: Sequence[str]) -> None:
@@ -440,12 +442,12 @@ def check_protected(endpoint: Endpoint, protected: Sequence[str]) -> None:
 _ALONE = "rollback replaces the whole database, which needs it alone for a moment"
 
 
-def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> None:
+def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> list[str]:
     """Rename *incoming* into QA's place in one transaction, then drop the replaced QA."""
     replaced = databases.derived_name(db.name, "__pgferry_replaced")
     databases.drop(conn, replaced)
     try:
-        databases.carry_properties(conn, db.name, incoming)
+        missed = databases.carry_properties(conn, db.name, incoming)
         databases.rename_all(
             conn, [(db.name, replaced), (incoming, db.name)], force=force, why=_ALONE
         )
@@ -453,6 +455,7 @@ def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> None:
         databases.drop(conn, incoming, force=True)
         raise
     databases.drop(conn, replaced, force=True)
+    return missed
 
 
 def _incoming(conn: Conn, db: DatabaseInfo) -> str:
@@ -461,7 +464,7 @@ def _incoming(conn: Conn, db: DatabaseInfo) -> str:
     return name
 
 
-def _from_copy(conn: Conn, db: DatabaseInfo, item: Backup, force: bool) -> str:
+def _from_copy(conn: Conn, db: DatabaseInfo, item: Backup, force: bool) -> tuple[str, list[str]]:
     if not db.can_copy:
         raise PrivilegeError(
             f"rolling back to a database copy needs CREATEDB: {db.why_not_copy}",
@@ -470,8 +473,8 @@ def _from_copy(conn: Conn, db: DatabaseInfo, item: Backup, force: bool) -> str:
     databases.clear_sessions(conn, db.name, force=force, why=_ALONE)  # fail before copying
     incoming = _incoming(conn, db)
     databases.create_copy(conn, incoming, item.location, owner=_owner(db))
-    _switch(conn, db, incoming, force)
-    return f"re-created from database {item.location} (kept)"
+    missed = _switch(conn, db, incoming, force)
+    return f"re-created from database {item.location} (kept)", missed
 
 
 def _owner(db: DatabaseInfo) -> str | None:
@@ -484,7 +487,7 @@ def _restore_tool(db: DatabaseInfo) -> clienttools.Tool:
 
 def _from_dump_new(
     conn: Conn, endpoint: Endpoint, db: DatabaseInfo, item: Backup, force: bool, jobs: int
-) -> str:
+) -> tuple[str, list[str]]:
     tool = _restore_tool(db)
     databases.clear_sessions(conn, db.name, force=force, why=_ALONE)
     incoming = _incoming(conn, db)
@@ -500,8 +503,8 @@ def _from_dump_new(
     except BaseException:
         databases.drop(conn, incoming, force=True)
         raise
-    _switch(conn, db, incoming, force)
-    return f"restored from {item.location} into a new database, renamed into place"
+    missed = _switch(conn, db, incoming, force)
+    return f"restored from {item.location} into a new database, renamed into place", missed
 
 
 def _from_dump_in_place(endpoint: Endpoint, db: DatabaseInfo, item: Backup) -> str:

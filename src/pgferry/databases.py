@@ -285,35 +285,46 @@ def untagged(conn: Conn, prefix: str) -> Iterator[tuple[str, int]]:
         yield str(name), int(size)
 
 
-def carry_properties(conn: Conn, source: str, target: str) -> None:
-    """Give *target* the settings, privileges and comment *source* has."""
+def carry_properties(conn: Conn, source: str, target: str) -> list[str]:
+    """Give *target* the settings, privileges and comment *source* has; return what this
+    role may not carry over (``ALTER ROLE ... IN DATABASE`` for another role, say)."""
     rows = conn.execute(queries.load("database_properties"), {"db": source}).fetchall()
     ident = sql.Identifier(target)
+    missed: list[str] = []
     for kind, role, value, extra in rows:
-        if kind == "setting":
-            name, _, setting = str(value).partition("=")
-            shown: sql.Composable = (
-                sql.SQL(setting) if name.lower() in _LIST_SETTINGS else sql.Literal(setting)
-            )
-            head = (
-                sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(role), ident)
-                if role
-                else sql.SQL("ALTER DATABASE {}").format(ident)
-            )
-            conn.execute(sql.SQL("{} SET {} TO {}").format(head, sql.Identifier(name), shown))
-        elif kind == "acl":
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident))
-        elif kind == "grant":
-            conn.execute(
-                sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
-                    sql.SQL(str(value)),
-                    ident,
-                    sql.Identifier(role) if role else sql.SQL("PUBLIC"),
-                    sql.SQL(" WITH GRANT OPTION" if extra else ""),
-                )
-            )
-        elif kind == "comment":
-            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(value)))
+        statement = _property_statement(ident, kind, role, value, extra)
+        try:
+            conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            first = (str(exc).strip().splitlines() or ["permission denied"])[0]
+            missed.append(f"{statement.as_string(conn)}: {first}")
+    return missed
+
+
+def _property_statement(
+    ident: sql.Identifier, kind: str, role: str | None, value: str | None, extra: str | None
+) -> sql.Composed:
+    if kind == "setting":
+        name, _, setting = str(value).partition("=")
+        shown: sql.Composable = (
+            sql.SQL(setting) if name.lower() in _LIST_SETTINGS else sql.Literal(setting)
+        )
+        head = (
+            sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(role), ident)
+            if role
+            else sql.SQL("ALTER DATABASE {}").format(ident)
+        )
+        return sql.SQL("{} SET {} TO {}").format(head, sql.Identifier(name), shown)
+    if kind == "acl":
+        return sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident)
+    if kind == "grant":
+        return sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+            sql.SQL(str(value)),
+            ident,
+            sql.Identifier(role) if role else sql.SQL("PUBLIC"),
+            sql.SQL(" WITH GRANT OPTION" if extra else ""),
+        )
+    return sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(value))
 
 
 @contextmanager

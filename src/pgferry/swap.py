@@ -102,7 +102,7 @@ def migrate_swap(
             check_counts(report)  # a sibling that does not verify is never swapped in
             stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
             old = databases.derived_name(db.name, f"__pgferry_old_{stamp}")
-            databases.carry_properties(conn, db.name, sibling)
+            missed = databases.carry_properties(conn, db.name, sibling)
             databases.rename_all(
                 conn,
                 [(db.name, old), (sibling, db.name)],
@@ -133,6 +133,7 @@ def migrate_swap(
         )
         report.target = target.describe()
         report.log.append(f"swapped: {db.name} is the loaded sibling; the old one is {old}")
+        report.log += [f"not carried over to the new QA (no privilege): {m}" for m in missed]
         if options.backup_keep:
             backupmod.prune(
                 conn, target, options.backup_folder or backupmod.DEFAULT_FOLDER, options.backup_keep

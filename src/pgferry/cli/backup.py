@@ -162,3 +162,5 @@ def rollback_command(
         f"rolled {done.database} back to backup {done.backup.name}: {done.how} "
         f"in {done.seconds:.1f} s"
     )
+    for line in done.not_carried:
+        render.console().print(f"not carried over (no privilege): {line}", markup=False)
