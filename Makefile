@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-sequences bench-migrate bench-verify bench-schema docs clean
+.PHONY: install demo test lint format bench bench-sequences bench-migrate bench-verify bench-schema bench-backup docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/migrate_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/verify_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/schema_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/backup_bench.py $(BENCH_ARGS)
 
 bench-sequences: $(STAMP)
 	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
@@ -49,6 +50,9 @@ bench-verify: $(STAMP)
 
 bench-schema: $(STAMP)
 	$(BIN)/python bench/schema_bench.py $(BENCH_ARGS)
+
+bench-backup: $(STAMP)
+	$(BIN)/python bench/backup_bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/cli_reference.py

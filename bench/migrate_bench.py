@@ -593,6 +593,7 @@ def run_dump_restore(res: MethodResult, install: PgInstall, prod_url: str, qa_ur
 
 def run_pgferry(res: MethodResult, exe: str, prod_url: str, qa_url: str) -> None:
     argv = [exe, "migrate", "--from", prod_url, "--to", qa_url, "--yes", "--no-report", "--json"]
+    argv.append("--no-backup")  # the peers measured take none either
     with (
         tempfile.TemporaryDirectory(prefix="pgferry-bench-cwd-") as cwd,
         tempfile.TemporaryFile(dir=cwd) as out,

@@ -155,7 +155,11 @@ def sequences_healthy(db: Database) -> list[str]:
 
 
 def run_migrate(prod_url: str, qa_url: str, **options: Any) -> MigrateReport:
-    """The library entry point, as a caller that already confirmed (``--yes``)."""
+    """The library entry point, as a caller that already confirmed (``--yes``).
+
+    No backup unless asked for: the backup tests cover it, the others need the speed.
+    """
+    options.setdefault("backup", False)
     return migrate(
         pgferry.parse(prod_url, role="prod"),
         pgferry.parse(qa_url, role="qa"),
@@ -195,10 +199,14 @@ def run_cli(
     return Ran(proc.returncode, proc.stdout, proc.stderr)
 
 
-def migrate_cli(prod: Database | str, qa: Database | str, *extra: str, **kw: Any) -> Ran:
+def migrate_cli(
+    prod: Database | str, qa: Database | str, *extra: str, backup: bool = False, **kw: Any
+) -> Ran:
+    """``pgferry migrate`` with ``--no-backup`` unless *backup* (see :func:`run_migrate`)."""
     src = prod if isinstance(prod, str) else prod.url
     dst = qa if isinstance(qa, str) else qa.url
-    return run_cli("migrate", "--from", src, "--to", dst, *extra, **kw)
+    skip = () if backup else ("--no-backup",)
+    return run_cli("migrate", "--from", src, "--to", dst, *skip, *extra, **kw)
 
 
 def give_database_to(db: Database, role: str) -> None:

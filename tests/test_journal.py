@@ -74,7 +74,9 @@ def test_large_tables_load_without_secondary_indexes_then_get_them_back(
     prod.execute("ANALYZE big")
     from pgferry.migrate import MigrateOptions, migrate
 
-    report = migrate(pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions(jobs=1))
+    report = migrate(
+        pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions(jobs=1, backup=False)
+    )
     assert report.ok
     assert _indexes(qa, "big") == [
         ("big_code", True),

@@ -60,7 +60,7 @@ def _load(db: Database, data: bool) -> None:
 def env(prod: Database, qa: Database, tmp_path: Path) -> dict[str, str]:
     _load(prod, data=True)
     _load(qa, data=False)
-    migrate(pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions())
+    migrate(pgferry.parse(prod.url), pgferry.parse(qa.url), MigrateOptions(backup=False))
     out = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     out.update(PROD_DATABASE_URL=prod.url, QA_DATABASE_URL=qa.url)
     return out

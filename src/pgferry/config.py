@@ -14,6 +14,12 @@
     exclude = ["audit_log"]
     jobs = 4
     push_schema = false               # run `pgferry schema push` (additive) before the copy
+    backup = true                     # back QA up before writing (false: like --no-backup)
+
+    [backup]
+    method = "auto"                   # auto, template or dump
+    keep = 5                          # backups kept per QA database
+    folder = "pgferry-backups"        # where dump backups go
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ DEFAULT_PATH = Path("pgferry.toml")
 _KEYS: dict[str, set[str]] = {
     "source": {"url_env"},
     "target": {"url_env", "protected"},
-    "migrate": {"tables", "exclude", "jobs", "push_schema"},
+    "migrate": {"tables", "exclude", "jobs", "push_schema", "backup"},
+    "backup": {"method", "keep", "folder"},
 }
 
 
@@ -43,6 +50,11 @@ class Config:
     exclude: tuple[str, ...] = ()
     jobs: int | None = None
     push_schema: bool = False
+    #: take a backup of QA before migrate writes ([migrate] backup = false turns it off)
+    backup: bool = True
+    backup_method: str = "auto"
+    backup_keep: int = 5
+    backup_folder: Path = Path("pgferry-backups")
     path: Path | None = field(default=None)
 
 
@@ -80,7 +92,24 @@ def load(path: Path | None = None) -> Config:
     push_schema = mig.get("push_schema", False)
     if not isinstance(push_schema, bool):
         raise ConfigError(f"{path}: [migrate] push_schema must be true or false")
+    bak = data.get("backup", {})
+    take = mig.get("backup", True)
+    if not isinstance(take, bool):
+        raise ConfigError(f"{path}: [migrate] backup must be true or false")
+    method = bak.get("method", "auto")
+    if method not in ("auto", "template", "dump"):
+        raise ConfigError(f"{path}: [backup] method must be auto, template or dump")
+    keep = bak.get("keep", 5)
+    if not isinstance(keep, int) or keep < 1:
+        raise ConfigError(f"{path}: [backup] keep must be a positive integer")
+    folder = bak.get("folder", "pgferry-backups")
+    if not isinstance(folder, str):
+        raise ConfigError(f"{path}: [backup] folder must be a string")
     return Config(
+        backup=take,
+        backup_method=method,
+        backup_keep=keep,
+        backup_folder=Path(folder),
         source_env=src.get("url_env"),
         target_env=dst.get("url_env"),
         protected=_strings("target", "protected", dst.get("protected", [])),

@@ -2,7 +2,9 @@
 
 The flow: put back anything an interrupted run set aside -> open one snapshot
 of production -> guard the target -> read both catalogs -> plan (refuse before
-any write if the schemas do not fit) -> confirm -> set foreign keys and
+any write if the schemas do not fit) -> confirm -> back QA up (unless told
+not to; QA's own session is closed meanwhile, as a template copy needs QA
+alone) -> set foreign keys and
 triggers aside (or use ``session_replication_role``) -> truncate exactly the
 copy set -> COPY in parallel -> put constraints and triggers back -> refresh
 materialized views -> fix sequences -> ANALYZE -> compare row counts.
@@ -17,12 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from . import journal
+from . import backup as backupmod
+from . import journal, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
@@ -52,6 +56,13 @@ class MigrateOptions:
     verify: bool = True
     #: run ``schema push`` (additive) before planning, so that a drifted QA is brought level
     push_schema: bool = False
+    #: back QA up before the first write (see :mod:`pgferry.backup`)
+    backup: bool = True
+    backup_method: str = "auto"
+    backup_folder: Path | None = None
+    backup_keep: int | None = backupmod.DEFAULT_KEEP
+    #: end other sessions on QA where a step needs it alone (a template backup)
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,13 @@ class MigrateReport:
     log: list[str] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
     schema_pushed: list[str] = field(default_factory=list)  # statements --push-schema ran
+    backup: backupmod.Backup | None = None
+
+    @property
+    def rollback_command(self) -> str | None:
+        if self.backup is None:
+            return None
+        return f"pgferry rollback --backup {self.backup.name}"
 
     @property
     def ok(self) -> bool:
@@ -125,6 +143,8 @@ class MigrateReport:
             ],
             "inserts": [i.to_dict() for i in self.inserts],
             "schema_pushed": self.schema_pushed,
+            "backup": self.backup.to_dict() if self.backup else None,
+            "rollback_command": self.rollback_command,
         }
 
 
@@ -144,10 +164,15 @@ def _guard(
 ) -> None:
     dst_id = server_identity(target_conn)
     refuse_same_database(snapshot.identity(), dst_id, target)
+    refuse_protected(target, dst_id[1], protected)
+
+
+def refuse_protected(target: Endpoint, dbname: str, protected: Sequence[str]) -> None:
+    """Refuse a target whose database or ``host:port/dbname`` matches a protected pattern."""
     described = target.describe()
     where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
     for pattern in protected:
-        if fnmatch.fnmatchcase(dst_id[1], pattern) or fnmatch.fnmatchcase(where, pattern):
+        if fnmatch.fnmatchcase(dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
             raise RefusedError(
                 f"the target {described} matches the protected pattern {pattern!r}",
                 hint="protected targets are listed in pgferry.toml ([target] protected)",
@@ -231,49 +256,77 @@ def migrate(
                 "pooling drops the session settings a consistent copy needs",
                 hint="give pgferry a direct URL to the server (Prisma's directUrl)",
             )
-    with (
-        Snapshot(source) as snap,
-        connect(target, autocommit=True) as tconn,
-        journal.exclusive(tconn),
-    ):
-        _guard(snap, tconn, target, options.protected)
-        # what an interrupted run set aside comes back first (not in a dry run: it writes)
-        restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
-        if restored.restored:
-            log.note(f"put back {len(restored.restored)} objects an interrupted run had set aside")
-        pushed, deferred = (
-            _push_schema(source, target, options, log) if options.push_schema else ([], False)
-        )
-        src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
-        plan = build_plan(
-            src_cat,
-            dst_cat,
-            tables=options.tables,
-            exclude=options.exclude,
-            schemas=options.schemas,
-        )
-        plan, filtered = _with_rls_problems(plan, snap, src_cat)
-        report = MigrateReport(
-            source=source.describe(),
-            target=target.describe(),
-            plan=plan,
-            dry_run=options.dry_run,
-            restored_before=len(restored.restored),
-            run_id=run_id,
-            log=log.lines,
-            schema_pushed=pushed,
-        )
-        if options.dry_run:
-            report.seconds = time.monotonic() - started
-            return report
-        _refuse_before_writing(plan, filtered, src_cat, dst_cat, confirm)
-        log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
-        # production's positions now: its snapshot then only has to last through the load
-        positions = snap.sequence_positions(src_cat)
-        _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-        if deferred:  # NOT NULL on columns the load has now filled
-            report.schema_pushed += _push_schema(source, target, options, log)[0]
-        _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+    with Snapshot(source) as snap:
+        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+            _guard(snap, tconn, target, options.protected)
+            if not options.dry_run:  # the cheap part of pgferry preflight: stop on a failing line
+                preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
+            # what an interrupted run set aside comes back first (not in a dry run: it writes)
+            restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
+            if restored.restored:
+                log.note(
+                    f"put back {len(restored.restored)} objects an interrupted run had set aside"
+                )
+            # --push-schema: what the push would do, here; it runs after the backup
+            preview = (
+                _push_schema(source, target, options, log, dry_run=True)
+                if options.push_schema
+                else ([], False)
+            )
+            src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
+            plan = build_plan(
+                src_cat,
+                dst_cat,
+                tables=options.tables,
+                exclude=options.exclude,
+                schemas=options.schemas,
+            )
+            plan, filtered = _with_rls_problems(plan, snap, src_cat)
+            report = MigrateReport(
+                source=source.describe(),
+                target=target.describe(),
+                plan=plan,
+                dry_run=options.dry_run,
+                restored_before=len(restored.restored),
+                run_id=run_id,
+                log=log.lines,
+                schema_pushed=preview[0],
+            )
+            if options.dry_run:
+                report.seconds = time.monotonic() - started
+                return report
+            _refuse_before_writing(
+                plan, filtered, src_cat, dst_cat, confirm, drift_ok=options.push_schema
+            )
+            log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
+        # QA's session is closed here: a template copy needs QA to itself
+        if options.backup:
+            report.backup = _backup(target, options, log)
+        deferred = False
+        if options.push_schema:  # after the backup: the push is QA's first write
+            report.schema_pushed, deferred = _push_schema(source, target, options, log)
+        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+            if options.push_schema:  # plan again, on the schema the push left
+                dst_cat = read_catalog(tconn)
+                plan, filtered = _with_rls_problems(
+                    build_plan(
+                        src_cat,
+                        dst_cat,
+                        tables=options.tables,
+                        exclude=options.exclude,
+                        schemas=options.schemas,
+                    ),
+                    snap,
+                    src_cat,
+                )
+                report.plan = plan
+                _refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
+            # production's positions now: its snapshot then only has to last through the load
+            positions = snap.sequence_positions(src_cat)
+            _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+            if deferred:  # NOT NULL on columns the load has now filled
+                report.schema_pushed += _push_schema(source, target, options, log)[0]
+            _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
@@ -283,22 +336,60 @@ def migrate(
 
 
 def _push_schema(
-    source: Endpoint, target: Endpoint, options: MigrateOptions, log: RunLog
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions,
+    log: RunLog,
+    *,
+    dry_run: bool = False,
 ) -> tuple[list[str], bool]:
     """``schema push`` before the copy (additive only); in a dry run, what it would run.
 
     Returns the statements and whether some wait for the load (NOT NULL on a new
     column of a table that holds rows).
     """
-    result = push(source, target, dry_run=options.dry_run, schemas=tuple(options.schemas))
+    result = push(source, target, dry_run=dry_run, schemas=tuple(options.schemas))
     statements = result.plan.statements
-    if options.dry_run:
+    if dry_run:
         log.note(f"schema push would run {len(result.plan.steps)} statements first")
     elif statements:
         log.note(f"schema push: {len(result.plan.steps)} statements applied ({result.plan.method})")
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
     return statements, bool(result.plan.deferred)
+
+
+def _scope(options: MigrateOptions) -> preflight.Scope:
+    return preflight.Scope(
+        tables=options.tables,
+        exclude=options.exclude,
+        schemas=options.schemas,
+        backup=options.backup,
+        backup_method=options.backup_method,
+        force=options.force,
+    )
+
+
+def _backup(target: Endpoint, options: MigrateOptions, log: RunLog) -> backupmod.Backup:
+    """Back QA up before the first write; a backup that cannot be taken stops the run."""
+    try:
+        made = backupmod.backup(
+            target,
+            method=options.backup_method,
+            folder=options.backup_folder,
+            keep=options.backup_keep,
+            force=options.force,
+            jobs=options.jobs,
+            say=log.note,
+        )
+    except PgferryError as exc:  # same class and exit code, saying that nothing was written
+        exc.message = f"no backup of QA could be taken, so nothing was written: {exc.message}"
+        if "--no-backup" not in (exc.hint or ""):
+            exc.hint = f"{exc.hint}; or " if exc.hint else ""
+            exc.hint += "pass --no-backup to migrate without one ([migrate] backup = false)"
+        raise
+    log.note(f"backup {made.name} ({made.method}) at {made.location}")
+    return made
 
 
 def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:
@@ -323,7 +414,10 @@ def _refuse_before_writing(
     src_cat: Catalog,
     dst_cat: Catalog,
     confirm: Callable[[Plan, str], bool] | None,
+    *,
+    drift_ok: bool = False,
 ) -> None:
+    """Stop before any write; *drift_ok*: a schema push will run first (plan again after it)."""
     if filtered:
         raise PrivilegeError(
             "row-level security would hide rows of "
@@ -332,11 +426,12 @@ def _refuse_before_writing(
             hint="read production as the tables' owner or a role with BYPASSRLS, "
             "or leave those tables out with --exclude",
         )
-    plan.raise_if_blocked(
-        hint="bring QA's schema level with `pgferry schema push` (same --from and --to; "
-        "--dry-run shows the SQL), or rerun migrate with --push-schema; or leave those tables "
-        "out with --exclude"
-    )
+    if not drift_ok:
+        plan.raise_if_blocked(
+            hint="bring QA's schema level with `pgferry schema push` (same --from and --to; "
+            "--dry-run shows the SQL), or rerun migrate with --push-schema; or leave those tables "
+            "out with --exclude"
+        )
     if confirm is not None and not confirm(plan, dst_cat.database):
         raise RefusedError(
             f"not confirmed: QA database {dst_cat.database} was left as it was",

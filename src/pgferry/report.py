@@ -20,6 +20,49 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
+    """The post-migration checklist: (done, line) for each item a ticket asks about."""
+    n = len(report.plan.tables)
+    matched = sum(1 for c in report.counts if c.ok)
+    seq = report.sequences
+    failed_inserts = [i for i in report.inserts if not i.ok]
+    items = [
+        (len(report.results) == n, f"tables copied: {len(report.results)} of {n}"),
+        (matched == n, f"row counts match production's snapshot: {matched} of {n}"),
+        (
+            seq is None or seq.healthy,
+            "sequences: not checked"
+            if seq is None
+            else f"sequences fixed: {len(seq.fixed)}, still behind: {len(seq.behind)}",
+        ),
+        (
+            not report.not_validated,
+            f"foreign keys validated ({len(report.not_validated)} left NOT VALID)",
+        ),
+        (
+            not failed_inserts,
+            f"verify: a new row works in {len(report.inserts) - len(failed_inserts)} of "
+            f"{len(report.inserts)} tables"
+            if report.inserts
+            else "verify: insert check skipped (--no-verify)",
+        ),
+    ]
+    if report.backup is not None:
+        items.append((True, f"backup: {report.backup.name} ({report.backup.method})"))
+        items.append((True, f"roll back with: {report.rollback_command}"))
+    else:
+        items.append((False, "backup: none taken (--no-backup)"))
+    warnings = report.plan.warnings
+    items.append(
+        (
+            not warnings,
+            f"differences found and left alone: {len(warnings)}"
+            + (" (listed below)" if warnings else ""),
+        )
+    )
+    return items
+
+
 def markdown(report: MigrateReport) -> str:
     counts = {c.table: c for c in report.counts}
     lines = [
@@ -30,11 +73,22 @@ def markdown(report: MigrateReport) -> str:
         f"- result: **{'OK' if report.ok else 'PROBLEMS FOUND'}** in {report.seconds:.1f} s",
         f"- load mode: {report.mode or 'n/a'}",
     ]
+    if report.backup is not None:
+        b = report.backup
+        lines += [
+            f"- backup: `{b.name}` ({b.method}, {_size(b.size)}) at `{b.location}`",
+            f"- roll back with: `{report.rollback_command}`",
+        ]
+    if not report.dry_run:
+        lines += ["", "## Checklist", ""]
+        lines += [f"- [{'x' if done else ' '}] {text}" for done, text in checklist(report)]
     if report.restored_before:
         lines.append(
             f"- put back {report.restored_before} objects left aside by an interrupted run"
         )
     lines += [
+        "",
+        "## Tables",
         "",
         "| table | rows | bytes | seconds | production rows | QA rows | match |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -72,9 +126,9 @@ def write(report: MigrateReport, folder: Path | None = None) -> tuple[Path, Path
     md = folder / f"migrate-{report.run_id}.md"
     js = folder / f"migrate-{report.run_id}.json"
     md.write_text(markdown(report), encoding="utf-8")
-    js.write_text(
-        mask(json.dumps(report.to_dict(), indent=2, default=str)) + "\n", encoding="utf-8"
-    )
+    data = report.to_dict()
+    data["checklist"] = [{"done": done, "item": text} for done, text in checklist(report)]
+    js.write_text(mask(json.dumps(data, indent=2, default=str)) + "\n", encoding="utf-8")
     log = folder / f"migrate-{report.run_id}.log"
     log.write_text(mask("\n".join(report.log)) + "\n", encoding="utf-8")
     return md, js

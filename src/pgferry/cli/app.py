@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .backup import backup_command, backups_command, rollback_command
 from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
 from .migrate import migrate_command
+from .preflight import preflight_command
 from .schema import schema_group
 from .sequences import sequences
 from .verify import verify_command
@@ -37,3 +39,7 @@ cli.add_command(init_command)
 cli.add_command(verify_command)
 cli.add_command(doctor_command)
 cli.add_command(schema_group)
+cli.add_command(backup_command)
+cli.add_command(backups_command)
+cli.add_command(rollback_command)
+cli.add_command(preflight_command)

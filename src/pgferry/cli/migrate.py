@@ -12,6 +12,7 @@ from .. import endpoints, report
 from ..errors import ExitCode, RefusedError
 from ..migrate import MigrateOptions, check_counts, migrate
 from ..plan import Plan
+from ..swap import migrate_swap
 from . import render
 from .options import json_option, schema_option
 from .progress import progress_for
@@ -77,6 +78,25 @@ def _confirm(plan: Plan, dbname: str) -> bool:
     help="Skip the final check that one insert per table, taking every default, works "
     "(always rolled back).",
 )
+@click.option(
+    "--no-backup",
+    is_flag=True,
+    help="Do not back QA up first (default: a backup, see pgferry backup; [migrate] backup).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["refresh", "swap"]),
+    default="refresh",
+    show_default=True,
+    help="refresh: QA's tables in place; swap: load a sibling database, verify it, then "
+    "swap names in one step (CREATEDB; the old database stays as the rollback target).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="End other sessions on QA where a step needs it alone (a template backup, the "
+    "swap's copy and rename).",
+)
 def migrate_command(
     from_url: str | None,
     to_url: str | None,
@@ -92,13 +112,21 @@ def migrate_command(
     report_dir: Path,
     no_report: bool,
     no_verify: bool,
+    no_backup: bool,
+    strategy: str,
+    force: bool,
 ) -> None:
     """Replace QA's data with production's: one snapshot, FK-safe, parallel, verified.
 
     Refuses before writing anything when QA's schema does not fit, when the
     target is production itself or protected, or without confirmation (type the
-    database's name, or --yes).  Exit codes: 0 done and verified; 1 row counts
-    differ afterwards or a foreign key is left NOT VALID; 5 a privilege is missing
+    database's name, or --yes).  Backs QA up first (pgferry backup; --no-backup
+    skips it) and names the backup and the rollback command.  With --strategy
+    swap, production is loaded into a sibling database that replaces QA in one
+    rename once verified; QA is untouched until then.
+
+    Exit codes: 0 done and verified; 1 row counts differ afterwards or a foreign
+    key is left NOT VALID; 3 no backup could be taken; 5 a privilege is missing
     (or row-level security would hide rows); 6 refused; 7 schema mismatch; 8 a
     table failed to copy.
     """
@@ -118,6 +146,11 @@ def migrate_command(
         protected=cfg.protected,
         verify=not no_verify,
         push_schema=push_schema or cfg.push_schema,
+        backup=cfg.backup and not no_backup,
+        backup_method=cfg.backup_method,
+        backup_folder=cfg.backup_folder,
+        backup_keep=cfg.backup_keep,
+        force=force,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(
@@ -126,7 +159,8 @@ def migrate_command(
         )
     confirm = None if (yes or dry_run) else _confirm
     with progress_for(as_json=as_json) as progress:
-        result = migrate(src, dst, options, confirm=confirm, progress=progress)
+        run = migrate_swap if strategy == "swap" else migrate
+        result = run(src, dst, options, confirm=confirm, progress=progress)
     if as_json:
         render.print_json(result.to_dict())
     else:

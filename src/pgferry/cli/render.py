@@ -7,11 +7,15 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ..backup import Backup
 from ..endpoints import mask
 from ..migrate import MigrateReport
 from ..plan import Plan
+from ..preflight import Mark, PreflightReport
+from ..report import checklist
 from ..sequences import SequenceReport, SequenceState, Status
 from ..verify import VerifyReport
 
@@ -103,6 +107,43 @@ def sequence_summary(report: SequenceReport) -> str:
     return ", ".join(parts)
 
 
+def size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def backups_table(listed: list[Backup]) -> None:
+    out = console()
+    if not listed:
+        out.print("no backups (pgferry backup takes one)")
+        return
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for col in ("name", "created (UTC)", "method", "size", "location"):
+        table.add_column(col, justify="right" if col == "size" else "left", overflow="fold")
+    for b in listed:
+        table.add_row(b.name, b.created, b.method, size(b.size), b.location)
+    out.print(table)
+    out.print(f"roll back with: pgferry rollback --backup {listed[-1].name}")
+
+
+_MARKS = {Mark.OK: "[green]ok  [/]", Mark.WARN: "[yellow]warn[/]", Mark.FAIL: "[red]FAIL[/]"}
+
+
+def preflight_lines(report: PreflightReport) -> None:
+    out = console()
+    out.print(f"preflight: {report.source} -> {report.target}")
+    for c in report.checks:
+        out.print(f"{_MARKS[c.mark]} {escape(c.title)}: {escape(c.reason)}")
+        if c.fix and c.mark is not Mark.OK:
+            out.print(f"       fix: {c.fix}", markup=False)
+    failed = len(report.failed)
+    out.print(f"{failed} failing line(s)" if failed else "ready: no line fails")
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
@@ -174,6 +215,8 @@ def migrate_summary(report: MigrateReport) -> None:
                 out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
         for fk_name, why in report.not_validated:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
+        for done, text in checklist(report):
+            out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
         total = sum(r.rows for r in report.results)
         verdict = "[green]verified[/]" if report.ok else "[red]NOT verified[/]"
         out.print(

@@ -167,7 +167,7 @@ def run(
         result.migrate = migrate(
             parse(result.prod_url, role="prod"),
             parse(result.qa_url, role="qa"),
-            MigrateOptions(),
+            MigrateOptions(backup=False),  # throwaway servers: nothing to go back to
             progress=progress,
         )
         with connect(parse(result.qa_url), autocommit=True) as conn:

@@ -1,0 +1,567 @@
+"""Backups of QA and rollbacks to them.
+
+Two methods, the fastest the server allows:
+
+* **template**: ``CREATE DATABASE <qa>__pgferry_<name> TEMPLATE <qa>``, a
+  file-level copy made by the server in seconds.  Needs superuser, or CREATEDB
+  and ownership of QA, and QA without other sessions for that moment
+  (``force`` ends them).  The copy is tagged with a JSON comment so
+  :func:`list_backups` finds it with its time, size and method.
+* **dump**: a ``pg_dump -Fd -j N`` archive, made by a pg_dump at least as new
+  as QA's server, in a folder (``./pgferry-backups/`` by default) with a JSON
+  sidecar.  Needs only read access.
+
+:func:`rollback` brings QA back exactly (data, schema, sequence states): it
+builds the backup's state in a new database and renames it into place in one
+transaction (QA is never half restored), or, for a dump when the role may not
+create databases, restores in place with ``pg_restore --clean`` in one
+transaction after dropping what was added since the backup.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as pgconninfo
+from psycopg import sql
+
+from . import clienttools, databases, queries
+from .databases import Conn, DatabaseInfo
+from .endpoints import Endpoint, connect, mask
+from .errors import ConfigError, PgferryError, PrivilegeError, RefusedError
+
+DEFAULT_FOLDER = Path("pgferry-backups")
+DEFAULT_KEEP = 5
+METHODS = ("auto", "template", "dump")
+#: A database named like a backup but never tagged: its backup was interrupted.
+INCOMPLETE = "incomplete"
+_INCOMPLETE_WHY = "interrupted before it was finished: not a usable backup (retention removes it)"
+#: Databases a rollback or swap works in while it runs: never listed.
+_WORKING = ("incoming", "replaced", "next")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+Say = Callable[[str], None]
+
+
+class BackupError(PgferryError):
+    """A backup could not be taken, found or restored."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    name: str
+    method: str  # template, dump, or swap (the database a swap replaced)
+    database: str  # the QA database it is a copy of
+    created: str  # ISO 8601, UTC
+    size: int
+    location: str  # a database on QA's server, or a folder
+    server: str  # host:port of QA's server
+    reason: str = ""  # why this method was chosen
+
+    @property
+    def rollback_command(self) -> str:
+        return f"pgferry rollback --db <QA URL> --backup {self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "method": self.method,
+            "database": self.database,
+            "created": self.created,
+            "size": self.size,
+            "location": self.location,
+            "server": self.server,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    backup: Backup
+    database: str
+    how: str
+    seconds: float
+    #: database-level settings or grants this role could not carry over to the new QA
+    not_carried: tuple[str, ...] = ()
+
+
+def server_key(endpoint: Endpoint) -> str:
+    p = endpoint.params()
+    return f"{p.get('host') or p.get('hostaddr') or 'local socket'}:{p.get('port') or '5432'}"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def default_name() -> str:
+    return time.strftime("%Y%m%d_%H%M%S", time.gmtime())
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"backup name {name!r} is not usable",
+            hint="use 1 to 40 letters, digits, '_', '.' or '-'",
+        )
+    return name
+
+
+def template_name(dbname: str, name: str) -> str:
+    return databases.derived_name(dbname, f"__pgferry_{name}")
+
+
+# -- taking ----------------------------------------------------------------------
+
+
+def backup(
+    endpoint: Endpoint,
+    name: str | None = None,
+    *,
+    method: str = "auto",
+    force: bool = False,
+    folder: Path | None = None,
+    keep: int | None = DEFAULT_KEEP,
+    jobs: int = 2,
+    say: Say | None = None,
+) -> Backup:
+    """Back QA (*endpoint*) up by *method* and keep the newest *keep* backups."""
+    if method not in METHODS:
+        raise ConfigError(f"unknown backup method {method!r}", hint="auto, template or dump")
+    given = name
+    name = _check_name(name or default_name())
+    folder = folder or DEFAULT_FOLDER
+    with databases.maintenance_session(endpoint) as conn:
+        db = databases.info(conn, endpoint.dbname)
+        taken = {b.name for b in _listed(conn, endpoint, folder)}
+        if given is None:  # two runs in one second: a suffix, not an error
+            base, n = name, 1
+            while name in taken:
+                n += 1
+                name = f"{base}_{n}"
+        if name in taken:
+            raise ConfigError(
+                f"a backup named {name!r} of {db.name} exists already",
+                hint="pick another --name, or leave it out for a timestamp",
+            )
+        chosen, reason = choose_method(conn, db, method, force)
+        if say:
+            say(f"backup {name}: {chosen} ({reason})")
+        if chosen == "template":
+            made = _by_template(conn, endpoint, db, name, force, reason)
+        else:
+            made = _by_dump(endpoint, db, name, folder, jobs, reason)
+        if keep:
+            for old in prune(conn, endpoint, folder, keep):
+                if say:
+                    say(f"retention: removed backup {old.name} ({old.method})")
+    return made
+
+
+def choose_method(
+    conn: Conn, db: DatabaseInfo, method: str, force: bool, ignore: Sequence[int] = ()
+) -> tuple[str, str]:
+    """(method, why) for *method* (``auto`` picks), or an error saying what is missing.
+    Sessions in *ignore* (the caller's own) do not count."""
+    if method == "template":
+        if not db.can_copy:
+            raise PrivilegeError(
+                f"a template backup needs CREATEDB: {db.why_not_copy}",
+                hint=f"ALTER ROLE {db.role} CREATEDB (and make it QA's owner), or use "
+                "--method dump",
+            )
+        return "template", "asked for"
+    if method == "dump":
+        _dump_tool(db)
+        return "dump", "asked for"
+    if db.can_copy:
+        others = databases.sessions(conn, db.name, ignore)
+        if not others or force:
+            return "template", "the role may copy QA and no other session is on it"
+        if suitable_tool("pg_dump", db.server_major) is not None:
+            return "dump", (
+                f"{len(others)} other session(s) on QA and a template copy needs it alone "
+                "(--force would end them)"
+            )
+        return "template", "no suitable pg_dump; a template copy needs QA alone"
+    if suitable_tool("pg_dump", db.server_major) is None:
+        raise BackupError(
+            f"cannot back up {db.name}: {db.why_not_copy} (needed for a template copy) and "
+            f"no pg_dump {db.server_major} or newer is installed",
+            hint=f"ALTER ROLE {db.role} CREATEDB, or "
+            + clienttools.install_hint("pg_dump", db.server_major)
+            + "; pgferry migrate --no-backup runs without one",
+        )
+    return "dump", f"{db.why_not_copy}, so no template copy"
+
+
+def _by_template(
+    conn: Conn, endpoint: Endpoint, db: DatabaseInfo, name: str, force: bool, reason: str
+) -> Backup:
+    copy = template_name(db.name, name)
+    created = now()
+    databases.create_copy(
+        conn, copy, db.name, force=force, why="a template copy needs QA to itself for a moment"
+    )
+    meta = {"kind": "backup", "of": db.name, "name": name, "method": "template"}
+    databases.tag(conn, copy, {**meta, "created": created, "reason": reason})
+    size = databases.info(conn, copy).size
+    return Backup(name, "template", db.name, created, size, copy, server_key(endpoint), reason)
+
+
+def suitable_tool(name: str, server_major: int) -> clienttools.Tool | None:
+    """The *name* closest to the server's version among those at least as new: a newer
+    pg_restore sends settings an older server rejects (``SET transaction_timeout``)."""
+    usable = [t for t in clienttools.find_tools(name) if t.major >= server_major]
+    return min(usable, key=lambda t: (t.major, -t.version[1]), default=None)
+
+
+def _dump_tool(db: DatabaseInfo, name: str = "pg_dump") -> clienttools.Tool:
+    tool = suitable_tool(name, db.server_major)
+    if tool is None:
+        raise BackupError(
+            f"no {name} {db.server_major} or newer found for QA's PostgreSQL {db.server_major}",
+            hint=clienttools.install_hint(name, db.server_major),
+        )
+    return tool
+
+
+def _client(endpoint: Endpoint, dbname: str) -> tuple[str, dict[str, str]]:
+    """A connection string without the password, and an environment that carries it."""
+    params = pgconninfo.conninfo_to_dict(endpoint.conninfo)
+    password = params.pop("password", None)
+    params["dbname"] = dbname
+    env = dict(os.environ)
+    if password:
+        env["PGPASSWORD"] = str(password)
+    env.setdefault("PGAPPNAME", "pgferry backup")
+    return pgconninfo.make_conninfo("", **params), env
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> None:
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        shown = "; ".join(lines[:3]) or f"exit {proc.returncode}"
+        raise BackupError(f"{what} failed: {mask(shown)}", hint=f"ran {Path(args[0]).name}")
+
+
+def _by_dump(
+    endpoint: Endpoint, db: DatabaseInfo, name: str, folder: Path, jobs: int, reason: str
+) -> Backup:
+    tool = _dump_tool(db)
+    home = folder / f"{db.name}__{name}"
+    home.mkdir(parents=True, exist_ok=False)
+    created = now()
+    dsn, env = _client(endpoint, db.name)
+    try:
+        with connect(endpoint, autocommit=True) as conn:
+            relations = [list(r) for r in conn.execute(queries.load("user_relations"))]
+        _run(
+            [
+                str(tool.path),
+                "-Fd",
+                "-j",
+                str(max(1, jobs)),
+                "-f",
+                str(home / "archive"),
+                "-d",
+                dsn,
+            ],
+            env,
+            f"pg_dump of {db.name}",
+        )
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in (home / "archive").rglob("*") if p.is_file())
+    made = Backup(
+        name, "dump", db.name, created, size, str(home.resolve()), server_key(endpoint), reason
+    )
+    sidecar = {
+        **made.to_dict(),
+        "pgferry": 1,
+        "tool": tool.label,
+        "owner": db.owner,
+        "relations": relations,
+    }
+    (home / "backup.json").write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
+    return made
+
+
+# -- listing and retention --------------------------------------------------------
+
+
+def _in_folder(endpoint: Endpoint, folder: Path) -> Iterable[tuple[Backup, dict[str, Any]]]:
+    if not folder.is_dir():
+        return
+    server, dbname = server_key(endpoint), endpoint.dbname
+    for sidecar in sorted(folder.glob("*/backup.json")):
+        try:
+            data = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("database") != dbname or data.get("server") != server:
+            continue
+        yield (
+            Backup(
+                str(data["name"]),
+                "dump",
+                dbname,
+                str(data["created"]),
+                int(data.get("size", 0)),
+                str(sidecar.parent.resolve()),
+                server,
+                str(data.get("reason", "")),
+            ),
+            data,
+        )
+
+
+def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
+    dbname, server = endpoint.dbname, server_key(endpoint)
+    found = [
+        Backup(
+            str(meta.get("name", name)),
+            str(meta.get("method", "template")),
+            dbname,
+            str(meta.get("created", "")),
+            size,
+            name,
+            server,
+            str(meta.get("reason", "")),
+        )
+        for name, meta, size in databases.tagged(conn)
+        if meta.get("of") == dbname and meta.get("kind") in ("backup", "swap")
+    ]
+    found += [b for b, _ in _in_folder(endpoint, folder)]
+    working = {databases.derived_name(dbname, f"__pgferry_{w}") for w in _WORKING}
+    found += [
+        Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY)
+        for name, size in databases.untagged(conn, databases.derived_name(dbname, "__pgferry_"))
+        if name not in working
+    ]
+    return sorted(found, key=lambda b: (b.created, b.name))
+
+
+def list_backups(endpoint: Endpoint, folder: Path | None = None) -> list[Backup]:
+    """Every backup of QA (*endpoint*'s database), oldest first."""
+    with databases.maintenance_session(endpoint) as conn:
+        return _listed(conn, endpoint, folder or DEFAULT_FOLDER)
+
+
+def remove(conn: Conn, item: Backup) -> None:
+    if item.method == "dump":
+        shutil.rmtree(item.location, ignore_errors=True)
+    else:
+        databases.drop(conn, item.location)
+
+
+def prune(conn: Conn, endpoint: Endpoint, folder: Path, keep: int) -> list[Backup]:
+    """Remove all but the newest *keep* backups of QA; return the removed ones."""
+    listed = _listed(conn, endpoint, folder)
+    old = listed[: max(0, len(listed) - keep)]
+    for item in old:
+        remove(conn, item)
+    return old
+
+
+# -- rolling back ----------------------------------------------------------------
+
+
+def find(endpoint: Endpoint, name: str | None, folder: Path | None = None) -> Backup:
+    """The backup called *name* (or at *name*), or the newest usable one."""
+    usable = [b for b in list_backups(endpoint, folder) if b.method != INCOMPLETE]
+    if not usable:
+        raise BackupError(
+            f"no backup of {endpoint.dbname} found on {server_key(endpoint)} or in "
+            f"{folder or DEFAULT_FOLDER}/",
+            hint="pgferry backup takes one; pgferry migrate takes one unless --no-backup",
+        )
+    if name is None:
+        return usable[-1]
+    for item in usable:
+        if name in (item.name, item.location):
+            return item
+    raise BackupError(
+        f"no backup named {name!r} of {endpoint.dbname}",
+        hint="pgferry backups lists them: " + ", ".join(b.name for b in usable[-5:]),
+    )
+
+
+def rollback(
+    endpoint: Endpoint,
+    backup_name: str | None = None,
+    *,
+    force: bool = False,
+    folder: Path | None = None,
+    jobs: int = 2,
+    say: Say | None = None,
+    protected: Sequence[str] = (),
+) -> RollbackResult:
+    """Bring QA back to *backup_name* (default: the newest backup).  A target matching a
+    *protected* pattern (``[target] protected``) is refused, as ``migrate`` refuses it."""
+    started = time.monotonic()
+    check_protected(endpoint, protected)
+    folder = folder or DEFAULT_FOLDER
+    item = find(endpoint, backup_name, folder)
+    if say:
+        say(f"rolling {endpoint.dbname} back to backup {item.name} ({item.method})")
+    with databases.maintenance_session(endpoint) as conn:
+        db = databases.info(conn, endpoint.dbname)
+        if item.method != "dump":
+            how, missed = _from_copy(conn, db, item, force)
+        elif db.can_copy:
+            how, missed = _from_dump_new(conn, endpoint, db, item, force, jobs)
+        else:
+            how, missed = _from_dump_in_place(endpoint, db, item), []
+    return RollbackResult(item, db.name, how, time.monotonic() - started, tuple(missed))
+
+
+def check_protected(endpoint: Endpoint, protected: Sequence[str]) -> None:
+    where = endpoint.describe().rsplit(" as ", 1)[0]
+    for pattern in protected:
+        if fnmatch.fnmatchcase(endpoint.dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
+            raise RefusedError(
+                f"the target {endpoint.describe()} matches the protected pattern {pattern!r}",
+                hint="protected targets are listed in pgferry.toml ([target] protected)",
+            )
+
+
+_ALONE = "rollback replaces the whole database, which needs it alone for a moment"
+
+
+def _switch(conn: Conn, db: DatabaseInfo, incoming: str, force: bool) -> list[str]:
+    """Rename *incoming* into QA's place in one transaction, then drop the replaced QA."""
+    replaced = databases.derived_name(db.name, "__pgferry_replaced")
+    databases.drop(conn, replaced)
+    try:
+        missed = databases.carry_properties(conn, db.name, incoming)
+        databases.rename_all(
+            conn, [(db.name, replaced), (incoming, db.name)], force=force, why=_ALONE
+        )
+    except BaseException:
+        databases.drop(conn, incoming, force=True)
+        raise
+    databases.drop(conn, replaced, force=True)
+    return missed
+
+
+def _incoming(conn: Conn, db: DatabaseInfo) -> str:
+    name = databases.derived_name(db.name, "__pgferry_incoming")
+    databases.drop(conn, name, force=True)  # left by an interrupted rollback
+    return name
+
+
+def _from_copy(conn: Conn, db: DatabaseInfo, item: Backup, force: bool) -> tuple[str, list[str]]:
+    if not db.can_copy:
+        raise PrivilegeError(
+            f"rolling back to a database copy needs CREATEDB: {db.why_not_copy}",
+            hint=f"ALTER ROLE {db.role} CREATEDB, or run pgferry rollback as QA's owner",
+        )
+    databases.clear_sessions(conn, db.name, force=force, why=_ALONE)  # fail before copying
+    incoming = _incoming(conn, db)
+    databases.create_copy(conn, incoming, item.location, owner=_owner(db))
+    missed = _switch(conn, db, incoming, force)
+    return f"re-created from database {item.location} (kept)", missed
+
+
+def _owner(db: DatabaseInfo) -> str | None:
+    return db.owner if db.owner != db.role else None
+
+
+def _restore_tool(db: DatabaseInfo) -> clienttools.Tool:
+    return _dump_tool(db, "pg_restore")
+
+
+def _from_dump_new(
+    conn: Conn, endpoint: Endpoint, db: DatabaseInfo, item: Backup, force: bool, jobs: int
+) -> tuple[str, list[str]]:
+    tool = _restore_tool(db)
+    databases.clear_sessions(conn, db.name, force=force, why=_ALONE)
+    incoming = _incoming(conn, db)
+    databases.create_empty(conn, incoming, db)
+    dsn, env = _client(endpoint, incoming)
+    archive = str(Path(item.location) / "archive")
+    try:
+        _run(
+            [str(tool.path), "--exit-on-error", "-j", str(max(1, jobs)), "-d", dsn, archive],
+            env,
+            f"pg_restore of backup {item.name}",
+        )
+    except BaseException:
+        databases.drop(conn, incoming, force=True)
+        raise
+    missed = _switch(conn, db, incoming, force)
+    return f"restored from {item.location} into a new database, renamed into place", missed
+
+
+def _from_dump_in_place(endpoint: Endpoint, db: DatabaseInfo, item: Backup) -> str:
+    tool = _restore_tool(db)
+    sidecar = json.loads((Path(item.location) / "backup.json").read_text(encoding="utf-8"))
+    kept = {tuple(r) for r in sidecar.get("relations", [])}
+    with connect(endpoint, autocommit=True) as conn, conn.transaction():
+        for kind, schema, name in conn.execute(queries.load("user_relations")).fetchall():
+            if (kind, schema, name) in kept or (kind == "schema" and schema == "public"):
+                continue
+            _drop_added(conn, str(kind), str(schema), None if name is None else str(name))
+    dsn, env = _client(endpoint, db.name)
+    _run(
+        [
+            str(tool.path),
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--exit-on-error",
+            "-d",
+            dsn,
+            str(Path(item.location) / "archive"),
+        ],
+        env,
+        f"pg_restore of backup {item.name} into {db.name}",
+    )
+    return f"restored in place from {item.location} (pg_restore --clean, one transaction)"
+
+
+_DROP = {
+    "schema": "SCHEMA",
+    "r": "TABLE",
+    "p": "TABLE",
+    "f": "FOREIGN TABLE",
+    "v": "VIEW",
+    "m": "MATERIALIZED VIEW",
+    "S": "SEQUENCE",
+}
+
+
+def _drop_added(conn: Conn, kind: str, schema: str, name: str | None) -> None:
+    """Drop what was created after the backup (the restore would leave it)."""
+    target = sql.Identifier(schema) if name is None else sql.Identifier(schema, name)
+    try:
+        conn.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(_DROP[kind]), target))
+    except psycopg.errors.InsufficientPrivilege:
+        raise PrivilegeError(
+            f"may not drop {schema}{'.' + name if name else ''}, created after the backup",
+            hint="run the rollback as its owner or a superuser",
+        ) from None
+
+
+__all__ = [
+    "Backup",
+    "BackupError",
+    "RollbackResult",
+    "backup",
+    "list_backups",
+    "rollback",
+]

@@ -1,0 +1,360 @@
+"""Whole databases, handled from the server's maintenance database.
+
+Backups by template, rollbacks and the swap strategy all create, rename and
+drop databases.  Those statements cannot run while connected to the database
+they act on, so they run from ``postgres`` (or ``template1``) on the same
+server, as the same role.  What a copy made with ``CREATE DATABASE ...
+TEMPLATE`` does not carry (database-level settings, privileges, comment) is
+carried over explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as pgconninfo
+from psycopg import sql
+
+from . import queries
+from .endpoints import Endpoint, connect
+from .errors import ConfigError, ConnectionFailed, PrivilegeError, RefusedError
+
+Conn = psycopg.Connection[Any]
+
+#: Databases tried, in order, to reach a server without touching QA.
+MAINTENANCE_DATABASES = ("postgres", "template1")
+
+#: How long a statement that needs QA to itself waits for sessions to go away
+#: (a client that just exited leaves its server process behind for a moment).
+SESSION_GRACE_SECONDS = 3.0
+
+#: Settings whose stored value is a list: written back as is, not quoted.
+_LIST_SETTINGS = frozenset(
+    {
+        "search_path",
+        "temp_tablespaces",
+        "session_preload_libraries",
+        "local_preload_libraries",
+        "shared_preload_libraries",
+        "datestyle",
+    }
+)
+
+
+class SessionsOpen(RefusedError):
+    """Another session is connected to a database that must be alone for the step."""
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    name: str
+    oid: int
+    owner: str
+    size: int
+    superuser: bool
+    createdb: bool
+    owns: bool
+    role: str
+    server_version: int
+    encoding: str
+    collate: str
+    ctype: str
+    may_signal: bool
+    locale_provider: str = "c"  # c (libc), i (ICU), b (builtin, PostgreSQL 17+)
+    provider_locale: str | None = None
+
+    @property
+    def can_copy(self) -> bool:
+        """May this role run ``CREATE DATABASE ... TEMPLATE <this database>``?"""
+        return self.superuser or (self.createdb and self.owns)
+
+    @property
+    def why_not_copy(self) -> str:
+        if self.can_copy:
+            return ""
+        if not self.createdb:
+            return f"role {self.role} has neither CREATEDB nor superuser"
+        return f"role {self.role} has CREATEDB but does not own database {self.name}"
+
+    @property
+    def server_major(self) -> int:
+        return self.server_version // 10000
+
+
+@dataclass(frozen=True)
+class Session:
+    pid: int
+    user: str
+    application: str
+    state: str
+    xact_seconds: float | None
+
+    def __str__(self) -> str:
+        app = f" ({self.application})" if self.application else ""
+        return f"pid {self.pid} {self.user}{app} {self.state}".rstrip()
+
+
+def maintenance(endpoint: Endpoint, dbname: str = "postgres") -> Endpoint:
+    """The same server and role as *endpoint*, on database *dbname*."""
+    params = pgconninfo.conninfo_to_dict(endpoint.conninfo)
+    params["dbname"] = dbname
+    return replace(endpoint, conninfo=pgconninfo.make_conninfo("", **params), schema=None)
+
+
+def connect_maintenance(endpoint: Endpoint) -> Conn:
+    """An autocommit session on the server's maintenance database."""
+    failure: ConnectionFailed | None = None
+    for name in MAINTENANCE_DATABASES:
+        try:
+            return connect(maintenance(endpoint, name), autocommit=True)
+        except ConnectionFailed as exc:
+            failure = failure or exc
+    assert failure is not None
+    raise ConnectionFailed(
+        f"{failure.message} (pgferry needs the maintenance database postgres or template1 "
+        "to create, rename or drop databases)",
+        hint=failure.hint,
+    )
+
+
+def info(conn: Conn, dbname: str) -> DatabaseInfo:
+    row = conn.execute(queries.load("database_info"), (dbname,)).fetchone()
+    if row is None:
+        raise ConfigError(f"database {dbname!r} does not exist on this server")
+    return DatabaseInfo(dbname, *row)
+
+
+def sessions(conn: Conn, dbname: str, ignore: Sequence[int] = ()) -> list[Session]:
+    """Other sessions on *dbname* (not this one, nor the pids in *ignore*)."""
+    found = [Session(*r) for r in conn.execute(queries.load("database_sessions"), (dbname,))]
+    return [s for s in found if s.pid not in ignore]
+
+
+def clear_sessions(conn: Conn, dbname: str, *, force: bool, why: str) -> None:
+    """Make sure no other session is on *dbname*: wait a moment, then end them with
+    *force*, else raise :class:`SessionsOpen` saying *why* the database must be alone."""
+    deadline = time.monotonic() + SESSION_GRACE_SECONDS
+    while (found := sessions(conn, dbname)) and time.monotonic() < deadline:
+        if force:
+            break
+        time.sleep(0.1)
+    if not found:
+        return
+    if not force:
+        listed = ", ".join(str(s) for s in found[:5])
+        raise SessionsOpen(
+            f"{len(found)} other session(s) are connected to {dbname} ({listed}); {why}",
+            hint="stop the application (or its connection pool) for a moment, or pass "
+            "--force to end those sessions (pg_terminate_backend)",
+        )
+    terminate(conn, dbname)
+
+
+def terminate(conn: Conn, dbname: str) -> int:
+    """End every other session on *dbname*; return how many were ended."""
+    ended = 0
+    for s in sessions(conn, dbname):
+        try:
+            row = conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (s.pid,)).fetchone()
+        except psycopg.errors.InsufficientPrivilege:
+            raise PrivilegeError(
+                f"may not end session {s} on {dbname}",
+                hint="end it yourself, or run as a superuser or a member of pg_signal_backend",
+            ) from None
+        ended += bool(row and row[0])
+    deadline = time.monotonic() + SESSION_GRACE_SECONDS
+    while sessions(conn, dbname) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return ended
+
+
+def _retry_in_use(conn: Conn, dbname: str, force: bool, why: str, statement: Any) -> None:
+    """Run *statement*; when a session slipped in meanwhile, clear them and try again."""
+    for attempt in range(3):
+        clear_sessions(conn, dbname, force=force, why=why)
+        try:
+            conn.execute(statement)
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def create_copy(
+    conn: Conn,
+    new: str,
+    template: str,
+    *,
+    owner: str | None = None,
+    force: bool = False,
+    why: str = "",
+) -> None:
+    """``CREATE DATABASE new TEMPLATE template``: *template* must have no other session."""
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+        sql.Identifier(new),
+        sql.Identifier(template),
+        sql.SQL(" OWNER {}").format(sql.Identifier(owner)) if owner else sql.SQL(""),
+    )
+    reason = why or f"CREATE DATABASE ... TEMPLATE {template} needs it alone"
+    _retry_in_use(conn, template, force, reason, statement)
+
+
+_PROVIDERS = {"i": ("icu", "ICU_LOCALE"), "b": ("builtin", "BUILTIN_LOCALE")}
+
+
+def create_empty(conn: Conn, new: str, like: DatabaseInfo) -> None:
+    """An empty database with *like*'s owner, encoding and locale (from template0), ICU
+    or builtin locale provider included: collations must sort as they did."""
+    provider: sql.Composable = sql.SQL("")
+    if like.locale_provider in _PROVIDERS and like.provider_locale:
+        name, option = _PROVIDERS[like.locale_provider]
+        provider = sql.SQL(" LOCALE_PROVIDER {} {} {}").format(
+            sql.SQL(name), sql.SQL(option), sql.Literal(like.provider_locale)
+        )
+    conn.execute(
+        sql.SQL(
+            "CREATE DATABASE {} TEMPLATE template0 OWNER {} ENCODING {} LC_COLLATE {} LC_CTYPE {}{}"
+        ).format(
+            sql.Identifier(new),
+            sql.Identifier(like.owner),
+            sql.Literal(like.encoding),
+            sql.Literal(like.collate),
+            sql.Literal(like.ctype),
+            provider,
+        )
+    )
+
+
+def rename_all(
+    conn: Conn, renames: Sequence[tuple[str, str]], *, force: bool = False, why: str = ""
+) -> None:
+    """Rename databases in one transaction: every name changes, or none does."""
+    reason = why or "a database cannot be renamed while sessions are connected to it"
+    for attempt in range(3):
+        for old, _ in renames:
+            clear_sessions(conn, old, force=force, why=reason)
+        try:
+            with conn.transaction():
+                for old, new in renames:
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                            sql.Identifier(old), sql.Identifier(new)
+                        )
+                    )
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == 2:
+                raise
+
+
+def drop(conn: Conn, name: str, *, force: bool = False) -> None:
+    clear_sessions(conn, name, force=force, why="a database cannot be dropped while in use")
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def tag(conn: Conn, name: str, meta: dict[str, Any]) -> None:
+    """Write *meta* as the database's comment (JSON), so pgferry can list it later."""
+    body = json.dumps({"pgferry": 1, **meta})  # "pgferry" first: the listing matches it
+    conn.execute(
+        sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(body))
+    )
+
+
+def tagged(conn: Conn) -> Iterator[tuple[str, dict[str, Any], int]]:
+    """(name, meta, size) of every database pgferry tagged."""
+    for name, meta, size in conn.execute(queries.load("database_tagged")):
+        try:
+            data = json.loads(meta)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            yield str(name), data, int(size)
+
+
+def untagged(conn: Conn, prefix: str) -> Iterator[tuple[str, int]]:
+    """(name, size) of databases named *prefix*... that pgferry never tagged."""
+    for name, size in conn.execute(queries.load("database_untagged"), (prefix,)):
+        yield str(name), int(size)
+
+
+def carry_properties(conn: Conn, source: str, target: str) -> list[str]:
+    """Give *target* the settings, privileges and comment *source* has; return what this
+    role may not carry over (``ALTER ROLE ... IN DATABASE`` for another role, say)."""
+    rows = conn.execute(queries.load("database_properties"), {"db": source}).fetchall()
+    ident = sql.Identifier(target)
+    missed: list[str] = []
+    for kind, role, value, extra in rows:
+        statement = _property_statement(ident, kind, role, value, extra)
+        try:
+            conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            first = (str(exc).strip().splitlines() or ["permission denied"])[0]
+            missed.append(f"{statement.as_string(conn)}: {first}")
+    return missed
+
+
+def _property_statement(
+    ident: sql.Identifier, kind: str, role: str | None, value: str | None, extra: str | None
+) -> sql.Composed:
+    if kind == "setting":
+        name, _, setting = str(value).partition("=")
+        shown: sql.Composable = (
+            sql.SQL(setting) if name.lower() in _LIST_SETTINGS else sql.Literal(setting)
+        )
+        head = (
+            sql.SQL("ALTER ROLE {} IN DATABASE {}").format(sql.Identifier(role), ident)
+            if role
+            else sql.SQL("ALTER DATABASE {}").format(ident)
+        )
+        return sql.SQL("{} SET {} TO {}").format(head, sql.Identifier(name), shown)
+    if kind == "acl":
+        return sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(ident)
+    if kind == "grant":
+        return sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+            sql.SQL(str(value)),
+            ident,
+            sql.Identifier(role) if role else sql.SQL("PUBLIC"),
+            sql.SQL(" WITH GRANT OPTION" if extra else ""),
+        )
+    return sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(value))
+
+
+@contextmanager
+def maintenance_session(endpoint: Endpoint) -> Iterator[Conn]:
+    conn = connect_maintenance(endpoint)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def derived_name(base: str, suffix: str) -> str:
+    """*base* + *suffix*, within PostgreSQL's 63 bytes: a long *base* is cut and gets a
+    short hash of its full name, so two long names never meet."""
+    whole = base + suffix
+    if len(whole.encode()) <= 63:
+        return whole
+    digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+    room = 63 - len(suffix.encode()) - len(digest) - 1
+    if room < 8:
+        return valid_name(whole)
+    cut = base.encode()[:room].decode(errors="ignore")
+    return f"{cut}_{digest}{suffix}"
+
+
+def valid_name(name: str, what: str = "database name") -> str:
+    """Refuse names PostgreSQL would cut (63 bytes) instead of silently using another."""
+    if len(name.encode()) > 63:
+        raise ConfigError(
+            f"the {what} {name!r} is longer than PostgreSQL's 63 bytes",
+            hint="pass a shorter --name",
+        )
+    return name

@@ -1,0 +1,144 @@
+"""``migrate --strategy swap``: load a sibling database, verify it, then swap names.
+
+1. A sibling ``<qa>__pgferry_next`` is made as a copy of QA (``CREATE DATABASE
+   ... TEMPLATE``: QA's schema, its own tables and settings; QA must be alone
+   for that moment).
+2. Production is loaded into the sibling by :func:`pgferry.migrate.migrate`,
+   the whole machinery, and verified (row counts, foreign keys, sequences,
+   one insert per table).  Apps connected to QA see nothing of this.
+3. In one transaction on the maintenance database, QA is renamed to
+   ``<qa>__pgferry_old_<time>`` and the sibling to QA: both renames happen or
+   neither does.  The old database stays, tagged, as the instant rollback
+   target (``pgferry backups`` lists it).
+
+Any failure before step 3 drops the sibling and leaves QA untouched.  Needs
+superuser or CREATEDB and ownership of QA, and QA without sessions at steps
+1 and 3 (``force`` ends them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from psycopg import conninfo as pgconninfo
+
+from . import backup as backupmod
+from . import databases, preflight
+from .endpoints import Endpoint, connect
+from .errors import PrivilegeError
+from .load import Progress
+from .migrate import MigrateOptions, MigrateReport, check_counts, migrate, refuse_protected
+from .plan import Plan
+from .source import refuse_same_database, server_identity
+
+
+def on_database(endpoint: Endpoint, dbname: str) -> Endpoint:
+    """*endpoint* with another database name (schema and role kept)."""
+    params = pgconninfo.conninfo_to_dict(endpoint.conninfo)
+    params["dbname"] = dbname
+    return replace(endpoint, conninfo=pgconninfo.make_conninfo("", **params))
+
+
+def migrate_swap(
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions | None = None,
+    *,
+    confirm: Callable[[Plan, str], bool] | None = None,
+    progress: Progress | None = None,
+) -> MigrateReport:
+    """Refresh QA by loading a sibling and swapping it in; see the module docstring."""
+    options = options or MigrateOptions()
+    if options.dry_run:
+        return migrate(source, target, options, confirm=confirm, progress=progress)
+    with (
+        connect(source, read_only=True, autocommit=True) as sconn,
+        connect(target, autocommit=True) as tconn,
+    ):
+        # the sibling is a new database: check the real QA is not production, first
+        refuse_same_database(server_identity(sconn), server_identity(tconn), target)
+        refuse_protected(target, target.dbname, options.protected)
+    preflight.gate(
+        source,
+        target,
+        preflight.Scope(
+            tables=options.tables,
+            exclude=options.exclude,
+            schemas=options.schemas,
+            backup=False,
+            strategy="swap",
+            force=options.force,
+        ),
+    )
+    with databases.maintenance_session(target) as conn:
+        db = databases.info(conn, target.dbname)
+        if not db.can_copy:
+            raise PrivilegeError(
+                f"--strategy swap builds a sibling database: {db.why_not_copy}",
+                hint=f"ALTER ROLE {db.role} CREATEDB (and make it QA's owner), or run "
+                "without --strategy swap (QA is then refreshed in place, after a backup)",
+            )
+        sibling = databases.derived_name(db.name, "__pgferry_next")
+        databases.drop(conn, sibling, force=True)  # left by an interrupted swap
+        owner = db.owner if db.owner != db.role else None
+        databases.create_copy(
+            conn,
+            sibling,
+            db.name,
+            owner=owner,
+            force=options.force,
+            why="the swap starts from a copy of QA, which needs QA alone for a moment",
+        )
+        try:
+            report = migrate(
+                source,
+                on_database(target, sibling),
+                replace(options, backup=False),
+                confirm=None if confirm is None else (lambda plan, _: confirm(plan, db.name)),
+                progress=progress,
+            )
+            check_counts(report)  # a sibling that does not verify is never swapped in
+            stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
+            old = databases.derived_name(db.name, f"__pgferry_old_{stamp}")
+            missed = databases.carry_properties(conn, db.name, sibling)
+            databases.rename_all(
+                conn,
+                [(db.name, old), (sibling, db.name)],
+                force=options.force,
+                why="the swap renames QA, which needs it alone for a moment",
+            )
+        except BaseException:
+            databases.drop(conn, sibling, force=True)
+            raise
+        created = backupmod.now()
+        name = f"old_{stamp}"
+        reason = "the database the swap replaced"
+        databases.tag(
+            conn,
+            old,
+            {
+                "kind": "swap",
+                "of": db.name,
+                "name": name,
+                "method": "swap",
+                "created": created,
+                "reason": reason,
+            },
+        )
+        size = databases.info(conn, old).size
+        report.backup = backupmod.Backup(
+            name, "swap", db.name, created, size, old, backupmod.server_key(target), reason
+        )
+        report.target = target.describe()
+        report.log.append(f"swapped: {db.name} is the loaded sibling; the old one is {old}")
+        report.log += [f"not carried over to the new QA (no privilege): {m}" for m in missed]
+        if options.backup_keep:
+            backupmod.prune(
+                conn, target, options.backup_folder or backupmod.DEFAULT_FOLDER, options.backup_keep
+            )
+    return report
+
+
+__all__ = ["migrate_swap", "on_database"]

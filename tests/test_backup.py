@@ -1,0 +1,399 @@
+"""``pgferry backup`` / ``backups`` / ``rollback`` on the real QA cluster.
+
+Each test builds a small application in QA, records its state (per-table
+fingerprints, sequence positions, ``pg_dump --schema-only``), backs it up,
+damages it, rolls back, and compares.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import pgferry
+from pgferry import backup as backupmod
+from pgferry.errors import ExitCode
+from tests.backup_support import SCHEMA, build_app, damage, databases_named, state
+from tests.migrate_support import give_database_to, migrate_cli, run_as, run_cli, run_migrate
+from tests.pgtest import Database, Server
+from tests.test_migrate_live import QA_STALE
+from tests.test_migrate_live import SCHEMA as LIVE_SCHEMA
+from tests.test_migrate_live import _copying as copying
+from tests.test_migrate_live import _prod as live_prod
+
+
+def _ep(url: str) -> pgferry.Endpoint:
+    return pgferry.parse(url, role="qa")
+
+
+@pytest.mark.parametrize("method", ["template", "dump"])
+def test_backup_then_rollback_restores_qa_exactly(
+    qa: Database, method: str, tmp_path: Path
+) -> None:
+    build_app(qa)
+    before = state(qa)
+    made = backupmod.backup(_ep(qa.url), "first", method=method, folder=tmp_path)
+    assert made.method == method and made.size > 0
+    damage(qa)
+    assert state(qa) != before
+
+    done = backupmod.rollback(_ep(qa.url), folder=tmp_path)
+    assert done.backup.name == "first"
+    assert state(qa) == before
+    # the backup survives its rollback: a second bad day rolls back the same way
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["first"]
+    damage(qa)
+    backupmod.rollback(_ep(qa.url), "first", folder=tmp_path)
+    assert state(qa) == before
+
+
+def test_dump_rollback_in_place_for_a_role_without_createdb(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    with qa_server.role("bk_app") as role:
+        give_database_to(qa, role)
+        run_as(
+            qa,
+            role,
+            "CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT);"
+            "INSERT INTO t (v) SELECT 'v' || g FROM generate_series(1, 100) g;",
+        )
+        url = qa.url_as(role, "secret-pw")
+        before = state(qa)
+        made = backupmod.backup(_ep(url), folder=tmp_path)
+        assert made.method == "dump"
+        assert "CREATEDB" in made.reason
+        run_as(
+            qa,
+            role,
+            "DELETE FROM t WHERE id > 10; SELECT nextval('t_id_seq');"
+            "CREATE TABLE later (x INT); CREATE SCHEMA extra; CREATE TABLE extra.y (z INT);",
+        )
+        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        assert "in place" in done.how
+        assert state(qa) == before
+
+
+def test_template_backup_refuses_while_sessions_are_open_unless_forced(
+    qa: Database, tmp_path: Path
+) -> None:
+    build_app(qa)
+    with qa.connect() as other:
+        other.execute("SELECT 1")
+        ran = run_cli("backup", "--db", qa.url, "--method", "template", "--name", "x", cwd=tmp_path)
+        assert ran.code == ExitCode.REFUSED, ran.stderr
+        assert "other session" in ran.stderr and "--force" in ran.stderr
+        assert "s3cr3t" not in ran.stderr + ran.stdout
+        # auto falls back to a dump and says why
+        ran = run_cli("backup", "--db", qa.url, "--name", "y", cwd=tmp_path)
+        assert ran.code == 0, ran.stderr
+        assert "dump" in ran.stdout and "--force" in ran.stdout
+        ran = run_cli(
+            "backup",
+            "--db",
+            qa.url,
+            "--method",
+            "template",
+            "--force",
+            "--name",
+            "z",
+            cwd=tmp_path,
+        )
+        assert ran.code == 0, ran.stderr
+        with pytest.raises(psycopg.OperationalError):
+            other.execute("SELECT 1")
+    listed = run_cli("backups", "--db", qa.url, "--json", cwd=tmp_path)
+    assert listed.code == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["method"]) for r in rows] == [("y", "dump"), ("z", "template")]
+
+
+def test_cli_rollback_asks_unless_yes_and_restores(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    before = state(qa)
+    assert run_cli("backup", "--db", qa.url, "--name", "b1", cwd=tmp_path).code == 0
+    damage(qa)
+    ran = run_cli("rollback", "--db", qa.url, cwd=tmp_path)
+    assert ran.code == ExitCode.REFUSED and "--yes" in ran.stderr
+    ran = run_cli("rollback", "--db", qa.url, "--backup", "b1", "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+    missing = run_cli("rollback", "--db", qa.url, "--backup", "nope", "--yes", cwd=tmp_path)
+    assert missing.code == ExitCode.ERROR and "b1" in missing.stderr
+
+
+def test_retention_keeps_the_newest(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    for name in ("a1", "a2", "a3"):
+        backupmod.backup(_ep(qa.url), name, method="template", keep=2, folder=tmp_path)
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["a2", "a3"]
+    assert databases_named(qa, f"{qa.name}__pgferry_") == [
+        f"{qa.name}__pgferry_a2",
+        f"{qa.name}__pgferry_a3",
+    ]
+
+
+def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
+    qa: Database, tmp_path: Path
+) -> None:
+    build_app(qa)
+    backupmod.backup(_ep(qa.url), "good", method="template", folder=tmp_path)
+    # what a backup killed between CREATE DATABASE and its COMMENT leaves behind
+    qa.server.admin.execute(f'CREATE DATABASE "{qa.name}__pgferry_x"')
+    listed = backupmod.list_backups(_ep(qa.url), tmp_path)
+    assert [(b.name, b.method) for b in listed] == [
+        (f"{qa.name}__pgferry_x", "incomplete"),
+        ("good", "template"),
+    ]
+    assert backupmod.find(_ep(qa.url), None, tmp_path).name == "good"
+    backupmod.backup(_ep(qa.url), "next", method="template", keep=2, folder=tmp_path)
+    assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["good", "next"]
+
+
+def test_database_settings_and_grants_survive_a_rollback(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    build_app(qa)
+    with qa_server.role("bk_reader") as reader:
+        qa.server.admin.execute(
+            f"ALTER DATABASE \"{qa.name}\" SET work_mem = '8MB';"
+            f'REVOKE ALL ON DATABASE "{qa.name}" FROM PUBLIC;'
+            f'GRANT CONNECT ON DATABASE "{qa.name}" TO {reader};'
+            f'ALTER ROLE {reader} IN DATABASE "{qa.name}" SET search_path = public, "$user"'
+        )
+        props = (
+            "SELECT datacl::text, (SELECT array_agg(setconfig::text ORDER BY setrole) "
+            "FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) "
+            "FROM pg_database d WHERE datname = %s"
+        )
+        wanted = qa.server.admin.execute(props, (qa.name,))
+        backupmod.backup(_ep(qa.url), "p", method="template", folder=tmp_path)
+        backupmod.rollback(_ep(qa.url), folder=tmp_path)
+        assert qa.server.admin.execute(props, (qa.name,)) == wanted
+
+
+# -- migrate's own backup ---------------------------------------------------------
+
+
+def test_migrate_backs_up_first_and_its_rollback_restores_qa(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    build_app(prod)
+    prod.execute('INSERT INTO "Client" ("name") VALUES (\'only in prod\')')
+    qa.execute(SCHEMA)
+    qa.execute("INSERT INTO \"Client\" (\"name\") VALUES ('qa row'); SELECT nextval('ticket_seq')")
+    before = state(qa)
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(tmp_path), backup=True, cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert "pgferry rollback --backup" in ran.stdout
+    report = json.loads(next(tmp_path.glob("migrate-*.json")).read_text())
+    assert report["backup"]["method"] == "template"
+    assert report["rollback_command"].startswith("pgferry rollback --backup ")
+    assert "roll back with" in next(tmp_path.glob("migrate-*.md")).read_text()
+    assert state(qa) != before
+
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+
+
+def test_migrate_killed_mid_load_then_rollback_restores_the_state_before(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    live_prod(prod, parents=200_000, width=120)
+    qa.execute(LIVE_SCHEMA)
+    qa.execute(QA_STALE)
+    before = state(qa)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pgferry",
+            "migrate",
+            "--from",
+            prod.url,
+            "--to",
+            qa.url,
+            "--yes",
+            "--jobs",
+            "2",
+            "--no-report",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not copying(qa):
+            assert proc.poll() is None, "pgferry finished before it could be killed"
+            assert time.monotonic() < deadline, "no COPY seen in QA"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert qa.scalar("SELECT count(*) FROM parent") == 0  # the kill landed mid-load
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == 0, ran.stderr
+    assert state(qa) == before
+
+
+def test_migrate_stops_before_writing_when_no_backup_can_be_taken(
+    prod: Database, qa: Database, qa_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_app(prod)
+    with qa_server.role("bk_nocreatedb") as role:
+        give_database_to(qa, role)
+        run_as(qa, role, SCHEMA)
+        before = state(qa)
+        # a machine without any pg_dump new enough (the finder is not the database)
+        monkeypatch.setattr(backupmod, "suitable_tool", lambda name, major: None)
+        with pytest.raises(backupmod.BackupError) as caught:
+            run_migrate(prod.url, qa.url_as(role, "secret-pw"), backup=True)
+        assert "nothing was written" in caught.value.message
+        assert "CREATEDB" in caught.value.message
+        assert "--no-backup" in (caught.value.hint or "")
+        assert state(qa) == before
+
+
+@pytest.mark.parametrize("delays", [(0.15, 0.4, 0.7, 1.1)])
+def test_migrate_killed_at_any_point_leaves_a_way_back(
+    prod: Database, qa: Database, tmp_path: Path, delays: tuple[float, ...]
+) -> None:
+    """Wherever kill -9 lands (the preflight, the backup, the load, the checks afterwards,
+    or after the end), QA is either untouched or the newest backup rolls it back."""
+    live_prod(prod, parents=100_000, width=100)
+    qa.execute(LIVE_SCHEMA)
+    qa.execute(QA_STALE)
+    before = state(qa)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    for delay in delays:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pgferry",
+                "migrate",
+                "--from",
+                prod.url,
+                "--to",
+                qa.url,
+                "--yes",
+                "--no-report",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            time.sleep(delay)
+        finally:
+            proc.kill()
+            proc.wait()
+        listed = backupmod.list_backups(_ep(qa.url), tmp_path / "pgferry-backups")
+        if any(b.method != "incomplete" for b in listed):
+            ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+            assert ran.code == 0, (delay, ran.stderr)
+        assert state(qa) == before, f"killed after {delay} s"
+
+
+def test_rollback_refuses_a_protected_target(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    assert run_cli("backup", "--db", qa.url, cwd=tmp_path).code == 0
+    damage(qa)
+    damaged = state(qa)
+    (tmp_path / "pgferry.toml").write_text(f'[target]\nprotected = ["{qa.name}"]\n')
+    ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
+    assert ran.code == ExitCode.REFUSED and "protected" in ran.stderr, ran.stderr
+    assert state(qa) == damaged
+
+
+def test_a_dump_rollback_keeps_an_icu_database_icu(qa_server: Server, tmp_path: Path) -> None:
+    if qa_server.major < 15:
+        pytest.skip("a database-level ICU locale needs PostgreSQL 15+")
+    name = "qa_icu_rollback"
+    qa_server.admin.execute(
+        f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+        "LOCALE 'C.UTF-8' ENCODING 'UTF8'"
+    )
+    db = Database(qa_server, name)
+    build_app(db)
+    before = state(db)
+    looks = (
+        "SELECT datlocprovider::text, coalesce(to_jsonb(d) ->> 'datlocale', "
+        "to_jsonb(d) ->> 'daticulocale') FROM pg_database d WHERE datname = %s"
+    )
+    wanted = qa_server.admin.execute(looks, (name,))
+    backupmod.backup(_ep(db.url), "icu", method="dump", folder=tmp_path)
+    damage(db)
+    backupmod.rollback(_ep(db.url), folder=tmp_path)
+    assert wanted == [("i", "en-US")]
+    assert qa_server.admin.execute(looks, (name,)) == wanted
+    assert state(db) == before
+
+
+def test_unnamed_backups_in_the_same_second_get_a_suffix(qa: Database, tmp_path: Path) -> None:
+    build_app(qa)
+    ep = _ep(qa.url)
+    first = backupmod.backup(ep, method="template", folder=tmp_path)
+    second = backupmod.backup(ep, method="template", folder=tmp_path)
+    # the same second gets a suffix; a later one its own time
+    assert second.name == first.name + "_2" or second.name > first.name
+    with pytest.raises(pgferry.PgferryError, match="exists already"):
+        backupmod.backup(ep, first.name, method="template", folder=tmp_path)
+
+
+def test_a_createdb_owner_backs_up_by_template_and_rolls_back(
+    prod: Database, qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    """No superuser: CREATEDB and ownership of QA are enough for template copies and a
+    swap; a setting it may not carry over (another role's, in QA) is named, not fatal."""
+    build_app(prod)
+    with qa_server.role("bk_owner", attrs="LOGIN CREATEDB") as role, qa_server.role("bk_other"):
+        give_database_to(qa, role)
+        run_as(qa, role, SCHEMA)
+        run_as(qa, role, "INSERT INTO ticket (body) VALUES ('qa')")
+        qa_server.admin.execute(
+            f"ALTER DATABASE \"{qa.name}\" SET work_mem = '7MB';"
+            f"ALTER ROLE bk_other IN DATABASE \"{qa.name}\" SET work_mem = '5MB'"
+        )
+        url = qa.url_as(role, "secret-pw")
+        before = state(qa)
+        made = backupmod.backup(_ep(url), "own", folder=tmp_path)
+        assert made.method == "template", made.reason
+        run_as(qa, role, "DELETE FROM ticket")
+        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        assert state(qa) == before
+        assert [m for m in done.not_carried if "bk_other" in m], done.not_carried
+        setting = qa.scalar(
+            "SELECT setconfig::text FROM pg_db_role_setting s JOIN pg_database d "
+            "ON d.oid = s.setdatabase WHERE d.datname = current_database() AND setrole = 0"
+        )
+        assert setting == "{work_mem=7MB}"
+        assert (
+            qa.scalar(
+                "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+            )
+            == role
+        )
+        ran = migrate_cli(prod, url, "--yes", "--strategy", "swap", cwd=tmp_path)
+        assert ran.code == 0, ran.stderr
+        assert qa.scalar("SELECT count(*) FROM ticket") == prod.scalar(
+            "SELECT count(*) FROM ticket"
+        )
