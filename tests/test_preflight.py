@@ -107,6 +107,8 @@ def test_drifted_schema(app: tuple[Database, Database]) -> None:
     code, lines = _marks(prod.url, qa.url)
     assert code == 1
     assert lines["schema"]["mark"] == "fail" and "total" in lines["schema"]["reason"]
+    assert "schema diff: " in lines["schema"]["reason"]
+    assert "pgferry schema push" in lines["schema"]["fix"]
 
 
 def test_sessions_open_on_qa(app: tuple[Database, Database], tmp_path: Path) -> None:

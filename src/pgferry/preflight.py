@@ -25,6 +25,7 @@ from .databases import SessionsOpen
 from .endpoints import Endpoint, connect
 from .errors import ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
 from .plan import Plan, build_plan
+from .schema import SchemaDiff, diff
 
 #: What the estimate assumes a refresh moves per second, counting tables with their
 #: indexes: bench/migrate_bench.py moved 697 MB in 7.9 s (superuser) to 11.0 s (owner)
@@ -169,7 +170,7 @@ def _run(
         report.checks.append(_target_privileges(tconn, plan, dst_cat))
         report.checks.append(_backup(target, scope, [tconn.info.backend_pid, *ignore]))
         if full:
-            report.checks.append(_schema(plan))
+            report.checks.append(_schema(plan, diff(src_cat, dst_cat, schemas=scope.schemas)))
             sizes = _sizes(sconn, plan)
             report.checks.append(_space(sconn, tconn, sizes, scope))
         report.checks.append(_sessions(tconn, dst_cat.database, scope, ignore))
@@ -328,8 +329,16 @@ def _backup(target: Endpoint, scope: Scope, own: Sequence[int]) -> Check:
     return Check("backup", Mark.OK, title, f"{method}: {why}")
 
 
-def _schema(plan: Plan) -> Check:
+def _schema(plan: Plan, found: SchemaDiff) -> Check:
+    """Blocking: what stops this migrate (the tables it copies); the rest of ``schema diff``
+    is counted alongside."""
     title = "schema compatibility"
+    rest = (
+        f"; schema diff: {len(found.differences)} difference(s) in all, "
+        f"{len(found.blocking)} blocking"
+        if found
+        else ""
+    )
     if plan.blocking:
         shown = "; ".join(p.message for p in plan.blocking[:3])
         more = f" (and {len(plan.blocking) - 3} more)" if len(plan.blocking) > 3 else ""
@@ -337,9 +346,9 @@ def _schema(plan: Plan) -> Check:
             "schema",
             Mark.FAIL,
             title,
-            f"{len(plan.blocking)} blocking difference(s): {shown}{more}",
-            "bring QA's schema up to date (prisma migrate deploy, or your migrations); "
-            "pgferry migrate --dry-run lists them all",
+            f"{len(plan.blocking)} blocking difference(s): {shown}{more}{rest}",
+            "pgferry schema push (--dry-run shows the SQL), or migrate --push-schema; "
+            "pgferry schema diff lists every difference",
             SchemaMismatch,
         )
     if plan.warnings:
@@ -348,9 +357,10 @@ def _schema(plan: Plan) -> Check:
             Mark.WARN,
             title,
             f"{len(plan.tables)} tables fit; {len(plan.warnings)} difference(s) left alone: "
-            + "; ".join(p.message for p in plan.warnings[:2]),
+            + "; ".join(p.message for p in plan.warnings[:2])
+            + rest,
         )
-    return Check("schema", Mark.OK, title, f"{len(plan.tables)} tables fit")
+    return Check("schema", Mark.OK, title, f"{len(plan.tables)} tables fit{rest}")
 
 
 def _sizes(conn: Conn, plan: Plan) -> tuple[int, int]:
