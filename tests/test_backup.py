@@ -141,6 +141,31 @@ def test_retention_keeps_the_newest(qa: Database, tmp_path: Path) -> None:
     ]
 
 
+def test_retention_never_removes_the_backup_just_taken(qa: Database, tmp_path: Path) -> None:
+    """An older backup made in the same second (or by a machine whose clock is ahead)
+    sorts after the new one by time: the new one is still the one kept."""
+    build_app(qa)
+    backupmod.backup(_ep(qa.url), "zz_from_the_future", method="template", folder=tmp_path)
+    made = backupmod.backup(_ep(qa.url), "aa_now", method="template", keep=1, folder=tmp_path)
+    listed = [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)]
+    assert listed == [made.name] == ["aa_now"]
+
+
+def test_a_backup_retention_cannot_remove_is_left_and_the_run_goes_on(
+    qa: Database, tmp_path: Path
+) -> None:
+    build_app(qa)
+    backupmod.backup(_ep(qa.url), "old", method="template", folder=tmp_path)
+    notes: list[str] = []
+    with psycopg.connect(qa.server.cluster.url(f"{qa.name}__pgferry_old")):  # someone looks
+        made = backupmod.backup(
+            _ep(qa.url), "new", method="template", keep=1, folder=tmp_path, say=notes.append
+        )
+    assert made.name == "new"
+    assert any("retention: backup old left in place" in n for n in notes), notes
+    assert {b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)} == {"old", "new"}
+
+
 def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
     qa: Database, tmp_path: Path
 ) -> None:

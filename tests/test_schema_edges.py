@@ -243,3 +243,15 @@ def test_a_domain_over_an_enum_lacking_a_label_stops_migrate(prod: Database, qa:
     assert "lacks label 'shipped'" in str(err.value)
     (d,) = [d for d in schema_diff(prod, qa).differences if d.kind == "enum label"]
     assert d.severity is Severity.BLOCKING
+
+
+def test_push_schema_that_cannot_bring_qa_level_stops_before_any_write(
+    prod: Database, qa: Database
+) -> None:
+    prod.execute("CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE newt (id int)")
+    qa.execute("CREATE TABLE a (id int PRIMARY KEY, v point)")
+    with pytest.raises(SchemaMismatch) as err:
+        run_migrate(prod.url, qa.url, push_schema=True)
+    assert "--push-schema cannot bring QA level, nothing was written" in err.value.message
+    assert "public.a.v" in err.value.message
+    assert qa.scalar("SELECT to_regclass('public.newt')") is None  # the push did not run

@@ -163,7 +163,7 @@ def backup(
         else:
             made = _by_dump(endpoint, db, name, folder, jobs, reason)
         if keep:
-            for old in prune(conn, endpoint, folder, keep):
+            for old in prune(conn, endpoint, folder, keep, spare=made.name, say=say):
                 if say:
                     say(f"retention: removed backup {old.name} ({old.method})")
     return made
@@ -368,13 +368,36 @@ def remove(conn: Conn, item: Backup) -> None:
         databases.drop(conn, item.location)
 
 
-def prune(conn: Conn, endpoint: Endpoint, folder: Path, keep: int) -> list[Backup]:
-    """Remove all but the newest *keep* backups of QA; return the removed ones."""
-    listed = _listed(conn, endpoint, folder)
-    old = listed[: max(0, len(listed) - keep)]
+def prune(
+    conn: Conn,
+    endpoint: Endpoint,
+    folder: Path,
+    keep: int,
+    *,
+    spare: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> list[Backup]:
+    """Remove all but the newest *keep* backups of QA; return the removed ones.
+
+    *spare* (the backup just taken) counts towards *keep* and is never removed,
+    whatever the clocks say.  Retention is best effort: a backup that cannot be
+    removed (someone is connected to it) is left, said through *say*, and never
+    fails the run that took a new one.
+    """
+    listed = [b for b in _listed(conn, endpoint, folder) if b.name != spare]
+    room = keep - (1 if spare else 0)
+    old = listed[: max(0, len(listed) - room)]
+    removed: list[Backup] = []
     for item in old:
-        remove(conn, item)
-    return old
+        try:
+            remove(conn, item)
+        except (PgferryError, psycopg.Error, OSError) as exc:
+            if say:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                say(f"retention: backup {item.name} left in place: {first}")
+            continue
+        removed.append(item)
+    return removed
 
 
 # -- rolling back ----------------------------------------------------------------

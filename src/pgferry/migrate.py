@@ -29,11 +29,11 @@ from . import backup as backupmod
 from . import journal, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError
+from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError, SchemaMismatch
 from .integrity import InsertCheck, check_insert
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, Problem, Severity, build_plan, covered_tables
-from .schema.push import push
+from .schema.push import PushResult, push
 from .sequences import SequenceReport, fix_sequences
 from .source import Snapshot, count_rows, refuse_same_database, server_identity
 
@@ -271,7 +271,7 @@ def migrate(
             preview = (
                 _push_schema(source, target, options, log, dry_run=True)
                 if options.push_schema
-                else ([], False)
+                else None
             )
             src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
             plan = build_plan(
@@ -290,13 +290,15 @@ def migrate(
                 restored_before=len(restored.restored),
                 run_id=run_id,
                 log=log.lines,
-                schema_pushed=preview[0],
+                schema_pushed=preview.plan.statements if preview else [],
             )
             if options.dry_run:
                 report.seconds = time.monotonic() - started
                 return report
+            if preview is not None:
+                _refuse_unpushable(plan, preview)
             _refuse_before_writing(
-                plan, filtered, src_cat, dst_cat, confirm, drift_ok=options.push_schema
+                plan, filtered, src_cat, dst_cat, confirm, drift_ok=preview is not None
             )
             log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
         # QA's session is closed here: a template copy needs QA to itself
@@ -304,7 +306,8 @@ def migrate(
             report.backup = _backup(target, options, log)
         deferred = False
         if options.push_schema:  # after the backup: the push is QA's first write
-            report.schema_pushed, deferred = _push_schema(source, target, options, log)
+            pushed = _push_schema(source, target, options, log)
+            report.schema_pushed, deferred = pushed.plan.statements, bool(pushed.plan.deferred)
         with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
             if options.push_schema:  # plan again, on the schema the push left
                 dst_cat = read_catalog(tconn)
@@ -325,7 +328,7 @@ def migrate(
             positions = snap.sequence_positions(src_cat)
             _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
             if deferred:  # NOT NULL on columns the load has now filled
-                report.schema_pushed += _push_schema(source, target, options, log)[0]
+                report.schema_pushed += _push_schema(source, target, options, log).plan.statements
             _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
@@ -342,11 +345,11 @@ def _push_schema(
     log: RunLog,
     *,
     dry_run: bool = False,
-) -> tuple[list[str], bool]:
+) -> PushResult:
     """``schema push`` before the copy (additive only); in a dry run, what it would run.
 
-    Returns the statements and whether some wait for the load (NOT NULL on a new
-    column of a table that holds rows).
+    ``plan.deferred`` of the result: statements that wait for the load (NOT NULL on a
+    new column of a table that holds rows).
     """
     result = push(source, target, dry_run=dry_run, schemas=tuple(options.schemas))
     statements = result.plan.statements
@@ -356,7 +359,25 @@ def _push_schema(
         log.note(f"schema push: {len(result.plan.steps)} statements applied ({result.plan.method})")
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
-    return statements, bool(result.plan.deferred)
+    return result
+
+
+def _refuse_unpushable(plan: Plan, preview: PushResult) -> None:
+    """Stop before the backup and the push when the push would leave this copy blocked:
+    a blocking difference in the tables it copies that the push refuses or holds back."""
+    tables = {p.table for p in plan.blocking}
+    left = [
+        d
+        for d in (*preview.plan.refused, *preview.plan.held_back)
+        if d.severity is Severity.BLOCKING and (d.table is None or d.table in tables)
+    ]
+    if left:
+        shown = "; ".join(f"{d.kind} {d.name}: {d.refused or 'needs --allow-drop'}" for d in left)
+        raise SchemaMismatch(
+            f"--push-schema cannot bring QA level, nothing was written: {shown}",
+            hint="see pgferry schema push --dry-run; fix those by hand (or with --allow-drop "
+            "where it says so), then rerun",
+        )
 
 
 def _scope(options: MigrateOptions) -> preflight.Scope:

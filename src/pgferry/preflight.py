@@ -325,7 +325,8 @@ def _backup(target: Endpoint, scope: Scope, own: Sequence[int]) -> Check:
         hint = exc.hint or ""
         if "--no-backup" not in hint:
             hint = (hint + "; or " if hint else "") + "pass --no-backup to migrate without one"
-        return Check("backup", Mark.FAIL, title, exc.message, hint, backupmod.BackupError)
+        # the same class, so the exit code says what is missing (5: a privilege)
+        return Check("backup", Mark.FAIL, title, exc.message, hint, type(exc))
     return Check("backup", Mark.OK, title, f"{method}: {why}")
 
 

@@ -136,7 +136,12 @@ def migrate_swap(
         report.log += [f"not carried over to the new QA (no privilege): {m}" for m in missed]
         if options.backup_keep:
             backupmod.prune(
-                conn, target, options.backup_folder or backupmod.DEFAULT_FOLDER, options.backup_keep
+                conn,
+                target,
+                options.backup_folder or backupmod.DEFAULT_FOLDER,
+                options.backup_keep,
+                spare=name,
+                say=report.log.append,
             )
     return report
 
