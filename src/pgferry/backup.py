@@ -504,14 +504,34 @@ def _owner(db: DatabaseInfo) -> str | None:
     return db.owner if db.owner != db.role else None
 
 
-def _restore_tool(db: DatabaseInfo) -> clienttools.Tool:
-    return _dump_tool(db, "pg_restore")
+def _restore_tool(db: DatabaseInfo, item: Backup) -> clienttools.Tool:
+    """A pg_restore for QA's server that also reads the archive: at least as new as the
+    pg_dump that wrote it (an older one stops at "unsupported version in file header")."""
+    need = max(db.server_major, _archive_major(item))
+    tool = suitable_tool("pg_restore", need)
+    if tool is None:
+        raise BackupError(
+            f"no pg_restore {need} or newer found for backup {item.name} "
+            f"(QA's PostgreSQL {db.server_major}, archive from pg_dump {_archive_major(item)})",
+            hint=clienttools.install_hint("pg_restore", need),
+        )
+    return tool
+
+
+def _archive_major(item: Backup) -> int:
+    """The major version of the pg_dump that wrote a dump backup (0 when unknown)."""
+    try:
+        sidecar = json.loads((Path(item.location) / "backup.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    m = re.search(r"\((\d+)\.\d+\)\s*$", str(sidecar.get("tool", "")))
+    return int(m.group(1)) if m else 0
 
 
 def _from_dump_new(
     conn: Conn, endpoint: Endpoint, db: DatabaseInfo, item: Backup, force: bool, jobs: int
 ) -> tuple[str, list[str]]:
-    tool = _restore_tool(db)
+    tool = _restore_tool(db, item)
     databases.clear_sessions(conn, db.name, force=force, why=_ALONE)
     incoming = _incoming(conn, db)
     databases.create_empty(conn, incoming, db)
@@ -531,7 +551,7 @@ def _from_dump_new(
 
 
 def _from_dump_in_place(endpoint: Endpoint, db: DatabaseInfo, item: Backup) -> str:
-    tool = _restore_tool(db)
+    tool = _restore_tool(db, item)
     sidecar = json.loads((Path(item.location) / "backup.json").read_text(encoding="utf-8"))
     kept = {tuple(r) for r in sidecar.get("relations", [])}
     with connect(endpoint, autocommit=True) as conn, conn.transaction():

@@ -182,10 +182,20 @@ def _retry_in_use(conn: Conn, dbname: str, force: bool, why: str, statement: Any
         try:
             conn.execute(statement)
             return
-        except psycopg.errors.ObjectInUse:
+        except psycopg.errors.ObjectInUse as exc:
             if attempt == 2:
-                raise
+                raise _still_in_use(dbname, exc, why) from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _still_in_use(dbname: str, exc: psycopg.Error, why: str) -> SessionsOpen:
+    """New sessions kept arriving: a refusal (exit 6), not a lost connection."""
+    first = (str(exc).strip().splitlines() or ["in use"])[0]
+    return SessionsOpen(
+        f"{dbname} kept getting new sessions while pgferry needed it alone ({first})",
+        hint=(why + "; " if why else "") + "stop the application's connections for a moment, "
+        "or pass --force to end them",
+    )
 
 
 def create_copy(
@@ -250,9 +260,9 @@ def rename_all(
                         )
                     )
             return
-        except psycopg.errors.ObjectInUse:
+        except psycopg.errors.ObjectInUse as exc:
             if attempt == 2:
-                raise
+                raise _still_in_use(renames[0][0], exc, reason) from None
 
 
 def drop(conn: Conn, name: str, *, force: bool = False) -> None:
