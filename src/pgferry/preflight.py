@@ -418,7 +418,8 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
             f"{len(stuck)} idle in transaction, {len(long)} in a transaction open over 60 s "
             f"({shown}): their locks would make TRUNCATE wait",
             "commit or end them (SELECT pg_terminate_backend(pid)); fix the app that leaves "
-            "transactions open",
+            "transactions open (--force does not end a transaction in progress: its work "
+            "would be lost)",
             SessionsOpen,
         )
     needs_alone = scope.strategy == "swap" or (scope.backup and scope.backup_method == "template")
