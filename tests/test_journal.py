@@ -5,8 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import pgferry
 from pgferry import journal
+from pgferry.catalog import Name
 from tests.pgtest import Database
 
 
@@ -101,3 +104,19 @@ def test_a_set_aside_index_comes_back_after_a_crash(qa: Database) -> None:
         restored = journal.restore(conn)
     assert [e.name for e in restored.restored] == ["t_k"]
     assert _indexes(qa, "t") == [("t_k", True), ("t_pkey", True)]
+
+
+@pytest.mark.parametrize(
+    ("definition", "schema", "table"),
+    [
+        ('FOREIGN KEY (a) REFERENCES public."Order"(id)', "public", "Order"),
+        ('FOREIGN KEY (a) REFERENCES "my.schema"."odd.name"(id)', "my.schema", "odd.name"),
+        ('FOREIGN KEY (a) REFERENCES public."t(1)"""(id)', "public", 't(1)"'),
+        ("FOREIGN KEY (a) REFERENCES app.client(id) ON DELETE CASCADE", "app", "client"),
+    ],
+)
+def test_referenced_table_is_read_past_quoted_dots_and_parentheses(
+    definition: str, schema: str, table: str
+) -> None:
+    entry = journal.Entry(1, "fk", Name("public", "t"), "fk", definition, True)
+    assert journal._referenced(entry) == Name(schema, table)

@@ -11,6 +11,7 @@ command that writes to a database) puts it back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -308,13 +309,21 @@ def _validate(
     return failed
 
 
+_IDENT = r'"(?:[^"]|"")*"|[^"\s.(]+'
+_QUALIFIED = re.compile(rf"\s*({_IDENT})\.({_IDENT})")
+
+
+def _unquote(ident: str) -> str:
+    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident
+
+
 def _referenced(e: Entry) -> Name | None:
+    """The table a foreign key's definition references (``REFERENCES "a.b"."c(d)"(id)``)."""
     marker = " REFERENCES "
     if marker not in e.definition:
         return None
-    target = e.definition.split(marker, 1)[1].split("(", 1)[0].strip()
-    schema, _, name = target.partition(".")
-    return Name(schema.strip('"'), name.strip('"')) if name else None
+    m = _QUALIFIED.match(e.definition.split(marker, 1)[1])
+    return Name(_unquote(m.group(1)), _unquote(m.group(2))) if m else None
 
 
 def _partitioned(
