@@ -508,3 +508,19 @@ def test_role_timeouts_do_not_cancel_the_copy(prod: Database, qa: Database) -> N
     prod.execute(f"ALTER DATABASE {prod.name} SET idle_in_transaction_session_timeout = '1ms'")
     report = run_migrate(prod.url, qa.url)
     assert report.ok and qa.scalar("SELECT count(*) FROM t") == 50000
+
+
+def test_a_run_that_stops_still_writes_its_report(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    prod.execute("CREATE TABLE t (id int PRIMARY KEY, v text)")
+    prod.execute("INSERT INTO t VALUES (1, 'ok'), (2, 'far too long for five')")
+    qa.execute("CREATE TABLE t (id int PRIMARY KEY, v varchar(5))")
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(tmp_path))
+    assert ran.code == ExitCode.COPY, ran.stderr
+    assert "what was done: " in ran.stderr
+    md = next(tmp_path.glob("migrate-*.md")).read_text()
+    assert "**STOPPED**" in md and "id=2" in md
+    data = json.loads(next(tmp_path.glob("migrate-*.json")).read_text())
+    assert data["ok"] is False and "id=2" in data["error"]
+    assert SUPERUSER_PASSWORD not in md + json.dumps(data)

@@ -95,6 +95,7 @@ class MigrateReport:
     log: list[str] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
     schema_pushed: list[str] = field(default_factory=list)  # statements --push-schema ran
+    error: str | None = None  # why the run stopped, when it did
     backup: backupmod.Backup | None = None
 
     @property
@@ -106,7 +107,8 @@ class MigrateReport:
     @property
     def ok(self) -> bool:
         return (
-            all(c.ok for c in self.counts)
+            self.error is None
+            and all(c.ok for c in self.counts)
             and not self.not_validated
             and all(i.ok for i in self.inserts)
             and (self.sequences is None or self.sequences.healthy)
@@ -143,6 +145,7 @@ class MigrateReport:
             ],
             "inserts": [i.to_dict() for i in self.inserts],
             "schema_pushed": self.schema_pushed,
+            "error": self.error,
             "backup": self.backup.to_dict() if self.backup else None,
             "rollback_command": self.rollback_command,
         }
@@ -256,80 +259,97 @@ def migrate(
                 "pooling drops the session settings a consistent copy needs",
                 hint="give pgferry a direct URL to the server (Prisma's directUrl)",
             )
-    with Snapshot(source) as snap:
-        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
-            _guard(snap, tconn, target, options.protected)
-            if not options.dry_run:  # the cheap part of pgferry preflight: stop on a failing line
-                preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
-            # what an interrupted run set aside comes back first (not in a dry run: it writes)
-            restored = journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
-            if restored.restored:
-                log.note(
-                    f"put back {len(restored.restored)} objects an interrupted run had set aside"
+    report: MigrateReport | None = None
+    try:
+        with Snapshot(source) as snap:
+            with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+                _guard(snap, tconn, target, options.protected)
+                if (
+                    not options.dry_run
+                ):  # the cheap part of pgferry preflight: stop on a failing line
+                    preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
+                # what an interrupted run set aside comes back first (not in a dry run: it writes)
+                restored = (
+                    journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
                 )
-            # --push-schema: what the push would do, here; it runs after the backup
-            preview = (
-                _push_schema(source, target, options, log, dry_run=True)
-                if options.push_schema
-                else None
-            )
-            src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
-            plan = build_plan(
-                src_cat,
-                dst_cat,
-                tables=options.tables,
-                exclude=options.exclude,
-                schemas=options.schemas,
-            )
-            plan, filtered = _with_rls_problems(plan, snap, src_cat)
-            report = MigrateReport(
-                source=source.describe(),
-                target=target.describe(),
-                plan=plan,
-                dry_run=options.dry_run,
-                restored_before=len(restored.restored),
-                run_id=run_id,
-                log=log.lines,
-                schema_pushed=preview.plan.statements if preview else [],
-            )
-            if options.dry_run:
-                report.seconds = time.monotonic() - started
-                return report
-            if preview is not None:
-                _refuse_unpushable(plan, preview)
-            _refuse_before_writing(
-                plan, filtered, src_cat, dst_cat, confirm, drift_ok=preview is not None
-            )
-            log.note(f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed")
-        # QA's session is closed here: a template copy needs QA to itself
-        if options.backup:
-            report.backup = _backup(target, options, log)
-        deferred = False
-        if options.push_schema:  # after the backup: the push is QA's first write
-            pushed = _push_schema(source, target, options, log)
-            report.schema_pushed, deferred = pushed.plan.statements, bool(pushed.plan.deferred)
-        with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
-            if options.push_schema:  # plan again, on the schema the push left
-                dst_cat = read_catalog(tconn)
-                plan, filtered = _with_rls_problems(
-                    build_plan(
-                        src_cat,
-                        dst_cat,
-                        tables=options.tables,
-                        exclude=options.exclude,
-                        schemas=options.schemas,
-                    ),
-                    snap,
+                if restored.restored:
+                    log.note(
+                        f"put back {len(restored.restored)} objects an interrupted run "
+                        "had set aside"
+                    )
+                # --push-schema: what the push would do, here; it runs after the backup
+                preview = (
+                    _push_schema(source, target, options, log, dry_run=True)
+                    if options.push_schema
+                    else None
+                )
+                src_cat, dst_cat = snap.catalog(), read_catalog(tconn)
+                plan = build_plan(
                     src_cat,
+                    dst_cat,
+                    tables=options.tables,
+                    exclude=options.exclude,
+                    schemas=options.schemas,
                 )
-                report.plan = plan
-                _refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
-            # production's positions now: its snapshot then only has to last through the load
-            positions = snap.sequence_positions(src_cat)
-            _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-            if deferred:  # NOT NULL on columns the load has now filled
-                report.schema_pushed += _push_schema(source, target, options, log).plan.statements
-            _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+                plan, filtered = _with_rls_problems(plan, snap, src_cat)
+                report = MigrateReport(
+                    source=source.describe(),
+                    target=target.describe(),
+                    plan=plan,
+                    dry_run=options.dry_run,
+                    restored_before=len(restored.restored),
+                    run_id=run_id,
+                    log=log.lines,
+                    schema_pushed=preview.plan.statements if preview else [],
+                )
+                if options.dry_run:
+                    report.seconds = time.monotonic() - started
+                    return report
+                if preview is not None:
+                    _refuse_unpushable(plan, preview)
+                _refuse_before_writing(
+                    plan, filtered, src_cat, dst_cat, confirm, drift_ok=preview is not None
+                )
+                log.note(
+                    f"plan: {len(plan.tables)} tables, {len(plan.warnings)} warnings; confirmed"
+                )
+            # QA's session is closed here: a template copy needs QA to itself
+            if options.backup:
+                report.backup = _backup(target, options, log)
+            deferred = False
+            if options.push_schema:  # after the backup: the push is QA's first write
+                pushed = _push_schema(source, target, options, log)
+                report.schema_pushed, deferred = pushed.plan.statements, bool(pushed.plan.deferred)
+            with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+                if options.push_schema:  # plan again, on the schema the push left
+                    dst_cat = read_catalog(tconn)
+                    plan, filtered = _with_rls_problems(
+                        build_plan(
+                            src_cat,
+                            dst_cat,
+                            tables=options.tables,
+                            exclude=options.exclude,
+                            schemas=options.schemas,
+                        ),
+                        snap,
+                        src_cat,
+                    )
+                    report.plan = plan
+                    _refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
+                # production's positions now: its snapshot then only has to last through the load
+                positions = snap.sequence_positions(src_cat)
+                _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+                if deferred:  # NOT NULL on columns the load has now filled
+                    report.schema_pushed += _push_schema(
+                        source, target, options, log
+                    ).plan.statements
+                _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+    except PgferryError as exc:  # the report so far goes with the error, for the ticket
+        if report is not None:
+            report.error = exc.message
+            report.seconds = time.monotonic() - started
+            exc.report = report  # type: ignore[attr-defined]
+        raise
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"

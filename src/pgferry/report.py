@@ -63,6 +63,12 @@ def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
     return items
 
 
+def _verdict(report: MigrateReport) -> str:
+    if report.error is not None:
+        return "STOPPED"
+    return "OK" if report.ok else "PROBLEMS FOUND"
+
+
 def markdown(report: MigrateReport) -> str:
     counts = {c.table: c for c in report.counts}
     lines = [
@@ -70,9 +76,11 @@ def markdown(report: MigrateReport) -> str:
         "",
         f"- from: `{report.source}`",
         f"- to: `{report.target}`",
-        f"- result: **{'OK' if report.ok else 'PROBLEMS FOUND'}** in {report.seconds:.1f} s",
+        f"- result: **{_verdict(report)}** in {report.seconds:.1f} s",
         f"- load mode: {report.mode or 'n/a'}",
     ]
+    if report.error is not None:
+        lines.append(f"- stopped: {report.error}")
     if report.backup is not None:
         b = report.backup
         lines += [

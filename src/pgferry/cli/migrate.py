@@ -9,8 +9,8 @@ import click
 
 from .. import config as configmod
 from .. import endpoints, report
-from ..errors import ExitCode, RefusedError
-from ..migrate import MigrateOptions, check_counts, migrate
+from ..errors import ExitCode, PgferryError, RefusedError
+from ..migrate import MigrateOptions, MigrateReport, check_counts, migrate
 from ..plan import Plan
 from ..swap import migrate_swap
 from . import render
@@ -158,9 +158,16 @@ def migrate_command(
             hint="pass --yes (no terminal to ask on)",
         )
     confirm = None if (yes or dry_run) else _confirm
-    with progress_for(as_json=as_json) as progress:
-        run = migrate_swap if strategy == "swap" else migrate
-        result = run(src, dst, options, confirm=confirm, progress=progress)
+    run = migrate_swap if strategy == "swap" else migrate
+    try:
+        with progress_for(as_json=as_json) as progress:
+            result = run(src, dst, options, confirm=confirm, progress=progress)
+    except PgferryError as exc:  # a run that stopped still leaves its report for the ticket
+        stopped = getattr(exc, "report", None)
+        if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
+            md, _ = report.write(stopped, report_dir)
+            exc.hint = (exc.hint + "; " if exc.hint else "") + f"what was done: {md}"
+        raise
     if as_json:
         render.print_json(result.to_dict())
     else:
