@@ -1,24 +1,24 @@
 """``migrate``: replace QA's data with production's, consistently and verifiably.
 
-The flow: put back anything an interrupted run set aside -> open one snapshot
-of production -> guard the target -> read both catalogs -> plan (refuse before
-any write if the schemas do not fit) -> confirm -> back QA up (unless told
-not to; QA's own session is closed meanwhile, as a template copy needs QA
-alone) -> set foreign keys and
-triggers aside (or use ``session_replication_role``) -> truncate exactly the
-copy set -> COPY in parallel -> put constraints and triggers back -> refresh
-materialized views -> fix sequences -> ANALYZE -> compare row counts.
+The flow: open one snapshot of production -> guard the target and run the
+cheap preflight lines -> put back anything an interrupted run set aside ->
+read both catalogs -> plan (refuse before any write if the schemas do not fit:
+see :mod:`pgferry.refusals`) -> confirm -> back QA up (unless told not to; QA's
+own session is closed meanwhile, as a template copy needs QA alone) -> push
+the schema (``--push-schema``) and plan again -> set foreign keys and triggers
+aside (or use ``session_replication_role``) -> truncate exactly the copy set ->
+COPY in parallel -> put constraints and triggers back -> refresh materialized
+views -> fix sequences -> ANALYZE -> compare row counts.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,19 @@ from . import backup as backupmod
 from . import journal, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import ExitCode, PgferryError, PrivilegeError, RefusedError, SchemaMismatch
+from .errors import ExitCode, PgferryError, RefusedError
 from .integrity import InsertCheck, check_insert
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
-from .plan import Plan, Problem, Severity, build_plan, covered_tables
+from .plan import Plan, build_plan, covered_tables
+from .refusals import (
+    guard,
+    refuse_before_writing,
+    refuse_unpushable,
+    with_rls_problems,
+)
 from .schema.push import PushResult, push
 from .sequences import SequenceReport, fix_sequences
-from .source import Snapshot, count_rows, refuse_same_database, server_identity
+from .source import Snapshot, count_rows
 
 
 class VerificationFailed(PgferryError):
@@ -159,29 +165,6 @@ def recover(target: Endpoint) -> journal.RestoreResult:
         return journal.restore(conn)
 
 
-def _guard(
-    snapshot: Snapshot,
-    target_conn: psycopg.Connection[Any],
-    target: Endpoint,
-    protected: Sequence[str],
-) -> None:
-    dst_id = server_identity(target_conn)
-    refuse_same_database(snapshot.identity(), dst_id, target)
-    refuse_protected(target, dst_id[1], protected)
-
-
-def refuse_protected(target: Endpoint, dbname: str, protected: Sequence[str]) -> None:
-    """Refuse a target whose database or ``host:port/dbname`` matches a protected pattern."""
-    described = target.describe()
-    where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
-    for pattern in protected:
-        if fnmatch.fnmatchcase(dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
-            raise RefusedError(
-                f"the target {described} matches the protected pattern {pattern!r}",
-                hint="protected targets are listed in pgferry.toml ([target] protected)",
-            )
-
-
 def _aside(
     plan: Plan, catalog: Catalog, replica: bool, source: Catalog
 ) -> tuple[list[Any], list[Any]]:
@@ -263,7 +246,7 @@ def migrate(
     try:
         with Snapshot(source) as snap:
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
-                _guard(snap, tconn, target, options.protected)
+                guard(snap, tconn, target, options.protected)
                 if (
                     not options.dry_run
                 ):  # the cheap part of pgferry preflight: stop on a failing line
@@ -291,7 +274,7 @@ def migrate(
                     exclude=options.exclude,
                     schemas=options.schemas,
                 )
-                plan, filtered = _with_rls_problems(plan, snap, src_cat)
+                plan, filtered = with_rls_problems(plan, snap, src_cat)
                 report = MigrateReport(
                     source=source.describe(),
                     target=target.describe(),
@@ -306,8 +289,8 @@ def migrate(
                     report.seconds = time.monotonic() - started
                     return report
                 if preview is not None:
-                    _refuse_unpushable(plan, preview)
-                _refuse_before_writing(
+                    refuse_unpushable(plan, preview)
+                refuse_before_writing(
                     plan, filtered, src_cat, dst_cat, confirm, drift_ok=preview is not None
                 )
                 log.note(
@@ -323,7 +306,7 @@ def migrate(
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
                 if options.push_schema:  # plan again, on the schema the push left
                     dst_cat = read_catalog(tconn)
-                    plan, filtered = _with_rls_problems(
+                    plan, filtered = with_rls_problems(
                         build_plan(
                             src_cat,
                             dst_cat,
@@ -335,7 +318,7 @@ def migrate(
                         src_cat,
                     )
                     report.plan = plan
-                    _refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
+                    refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
                 # production's positions now: its snapshot then only has to last through the load
                 positions = snap.sequence_positions(src_cat)
                 _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
@@ -382,24 +365,6 @@ def _push_schema(
     return result
 
 
-def _refuse_unpushable(plan: Plan, preview: PushResult) -> None:
-    """Stop before the backup and the push when the push would leave this copy blocked:
-    a blocking difference in the tables it copies that the push refuses or holds back."""
-    tables = {p.table for p in plan.blocking}
-    left = [
-        d
-        for d in (*preview.plan.refused, *preview.plan.held_back)
-        if d.severity is Severity.BLOCKING and (d.table is None or d.table in tables)
-    ]
-    if left:
-        shown = "; ".join(f"{d.kind} {d.name}: {d.refused or 'needs --allow-drop'}" for d in left)
-        raise SchemaMismatch(
-            f"--push-schema cannot bring QA level, nothing was written: {shown}",
-            hint="see pgferry schema push --dry-run; fix those by hand (or with --allow-drop "
-            "where it says so), then rerun",
-        )
-
-
 def _scope(options: MigrateOptions) -> preflight.Scope:
     return preflight.Scope(
         tables=options.tables,
@@ -431,53 +396,6 @@ def _backup(target: Endpoint, options: MigrateOptions, log: RunLog) -> backupmod
         raise
     log.note(f"backup {made.name} ({made.method}) at {made.location}")
     return made
-
-
-def _with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:
-    """Add a blocking problem for each table row-level security would filter."""
-    filtered = snap.rls_filtered(
-        [tp.source for tp in plan.tables if (t := src_cat.table(tp.source)) and t.rls_enabled]
-    )
-    problems = tuple(
-        Problem(
-            Severity.BLOCKING,
-            name,
-            f"row-level security would hide rows of {name} from production role {src_cat.role}",
-        )
-        for name in filtered
-    )
-    return (replace(plan, problems=(*plan.problems, *problems)) if problems else plan), filtered
-
-
-def _refuse_before_writing(
-    plan: Plan,
-    filtered: list[Name],
-    src_cat: Catalog,
-    dst_cat: Catalog,
-    confirm: Callable[[Plan, str], bool] | None,
-    *,
-    drift_ok: bool = False,
-) -> None:
-    """Stop before any write; *drift_ok*: a schema push will run first (plan again after it)."""
-    if filtered:
-        raise PrivilegeError(
-            "row-level security would hide rows of "
-            f"{', '.join(str(n) for n in filtered)} from production role {src_cat.role}: "
-            "the copy would be partial, nothing was written",
-            hint="read production as the tables' owner or a role with BYPASSRLS, "
-            "or leave those tables out with --exclude",
-        )
-    if not drift_ok:
-        plan.raise_if_blocked(
-            hint="bring QA's schema level with `pgferry schema push` (same --from and --to; "
-            "--dry-run shows the SQL), or rerun migrate with --push-schema; or leave those tables "
-            "out with --exclude"
-        )
-    if confirm is not None and not confirm(plan, dst_cat.database):
-        raise RefusedError(
-            f"not confirmed: QA database {dst_cat.database} was left as it was",
-            hint="type the database's name at the prompt, or pass --yes in scripts",
-        )
 
 
 def _load(

@@ -29,8 +29,9 @@ from . import databases, preflight
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError
 from .load import Progress
-from .migrate import MigrateOptions, MigrateReport, check_counts, migrate, refuse_protected
+from .migrate import MigrateOptions, MigrateReport, check_counts, migrate
 from .plan import Plan
+from .refusals import refuse_protected
 from .source import refuse_same_database, server_identity
 
 
