@@ -72,7 +72,7 @@ def diff_command(
         raise click.exceptions.Exit(int(ExitCode.FOUND))
 
 
-def show_diff(found: SchemaDiff, *, fixes: bool = False) -> None:
+def show_diff(found: SchemaDiff) -> None:
     out = render.console()
     if not found:
         out.print("[green]no differences: QA's schema matches production's[/]")

@@ -71,6 +71,7 @@ class PushResult:
         return {
             "applied": self.applied,
             **self.plan.to_dict(),
+            "notes": [*self.plan.notes, *self.notes],
             "remaining": self.remaining.to_dict() if self.remaining is not None else None,
         }
 
