@@ -190,12 +190,14 @@ def test_database_settings_and_grants_survive_a_rollback(
     with qa_server.role("bk_reader") as reader:
         qa.server.admin.execute(
             f"ALTER DATABASE \"{qa.name}\" SET work_mem = '8MB';"
+            f'ALTER DATABASE "{qa.name}" CONNECTION LIMIT 50;'
             f'REVOKE ALL ON DATABASE "{qa.name}" FROM PUBLIC;'
             f'GRANT CONNECT ON DATABASE "{qa.name}" TO {reader};'
             f'ALTER ROLE {reader} IN DATABASE "{qa.name}" SET search_path = public, "$user"'
         )
         props = (
-            "SELECT datacl::text, (SELECT array_agg(setconfig::text ORDER BY setrole) "
+            "SELECT datacl::text, datconnlimit, "
+            "(SELECT array_agg(setconfig::text ORDER BY setrole) "
             "FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) "
             "FROM pg_database d WHERE datname = %s"
         )

@@ -296,8 +296,9 @@ def untagged(conn: Conn, prefix: str) -> Iterator[tuple[str, int]]:
 
 
 def carry_properties(conn: Conn, source: str, target: str) -> list[str]:
-    """Give *target* the settings, privileges and comment *source* has; return what this
-    role may not carry over (``ALTER ROLE ... IN DATABASE`` for another role, say)."""
+    """Give *target* the settings, privileges, comment and connection limit *source* has;
+    return what this role may not carry over (``ALTER ROLE ... IN DATABASE`` for another
+    role, say)."""
     rows = conn.execute(queries.load("database_properties"), {"db": source}).fetchall()
     ident = sql.Identifier(target)
     missed: list[str] = []
@@ -333,6 +334,10 @@ def _property_statement(
             ident,
             sql.Identifier(role) if role else sql.SQL("PUBLIC"),
             sql.SQL(" WITH GRANT OPTION" if extra else ""),
+        )
+    if kind == "connlimit":
+        return sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(
+            ident, sql.Literal(int(str(value)))
         )
     return sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(value))
 

@@ -1,8 +1,9 @@
 -- What a database carries outside its own files and so does not follow a
 -- copy made with CREATE DATABASE ... TEMPLATE: settings (ALTER DATABASE ...
--- SET, ALTER ROLE ... IN DATABASE ... SET), privileges and the comment.
+-- SET, ALTER ROLE ... IN DATABASE ... SET), privileges, the comment and the
+-- connection limit.
 -- kind: 'setting' (role may be NULL), 'grant' (role NULL = PUBLIC), 'acl'
--- (the database has its own privileges), 'comment'.
+-- (the database has its own privileges), 'comment', 'connlimit'.
 -- Parameter: the database's name.
 SELECT 'setting' AS kind, r.rolname AS role, c.setting AS value, NULL::text AS extra
 FROM pg_catalog.pg_database d
@@ -24,3 +25,7 @@ UNION ALL
 SELECT 'comment', NULL, pg_catalog.shobj_description(d.oid, 'pg_database'), NULL
 FROM pg_catalog.pg_database d
 WHERE d.datname = %(db)s AND pg_catalog.shobj_description(d.oid, 'pg_database') IS NOT NULL
+UNION ALL
+SELECT 'connlimit', NULL, d.datconnlimit::text, NULL
+FROM pg_catalog.pg_database d
+WHERE d.datname = %(db)s AND d.datconnlimit <> -1
