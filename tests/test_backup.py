@@ -82,6 +82,26 @@ def test_dump_rollback_in_place_for_a_role_without_createdb(
         assert state(qa) == before
 
 
+def test_a_failed_in_place_rollback_leaves_qa_as_it_was(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    """The drops of what came after the backup and the replay are one transaction."""
+    with qa_server.role("bk_app2") as role:
+        give_database_to(qa, role)
+        run_as(qa, role, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 50)")
+        url = qa.url_as(role, "secret-pw")
+        made = backupmod.backup(_ep(url), folder=tmp_path)
+        run_as(qa, role, "CREATE TABLE later (x int); INSERT INTO t VALUES (51)")
+        after = state(qa)
+        for data in (Path(made.location) / "archive").glob("*.dat*"):
+            if data.name != "toc.dat":
+                data.unlink()  # the archive lost its table data
+        with pytest.raises(backupmod.BackupError) as err:
+            backupmod.rollback(_ep(url), folder=tmp_path)
+        assert "QA is as it was" in err.value.message
+        assert state(qa) == after  # "later" and row 51 are still there
+
+
 def test_template_backup_refuses_while_sessions_are_open_unless_forced(
     qa: Database, tmp_path: Path
 ) -> None:

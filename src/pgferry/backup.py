@@ -14,18 +14,20 @@ Two methods, the fastest the server allows:
 :func:`rollback` brings QA back exactly (data, schema, sequence states): it
 builds the backup's state in a new database and renames it into place in one
 transaction (QA is never half restored), or, for a dump when the role may not
-create databases, restores in place with ``pg_restore --clean`` in one
-transaction after dropping what was added since the backup.
+create databases, restores in place in one transaction: the drops of what was
+added since the backup, then the archive replayed as a script.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -551,30 +553,84 @@ def _from_dump_new(
 
 
 def _from_dump_in_place(endpoint: Endpoint, db: DatabaseInfo, item: Backup) -> str:
+    """Restore over QA itself (no CREATEDB): in ONE transaction, drop what was created
+    after the backup, then replay the archive (``pg_restore --clean`` as a script, fed
+    to psql).  The transaction commits only when pg_restore has written the whole
+    script: a failure anywhere leaves QA as it was."""
     tool = _restore_tool(db, item)
+    psql = tool.path.with_name("psql")
+    if not psql.is_file():
+        found = suitable_tool("psql", tool.major)
+        if found is None:
+            raise BackupError(
+                f"no psql {tool.major} or newer beside {tool.label}",
+                hint=clienttools.install_hint("psql", tool.major),
+            )
+        psql = found.path
     sidecar = json.loads((Path(item.location) / "backup.json").read_text(encoding="utf-8"))
     kept = {tuple(r) for r in sidecar.get("relations", [])}
-    with connect(endpoint, autocommit=True) as conn, conn.transaction():
-        for kind, schema, name in conn.execute(queries.load("user_relations")).fetchall():
-            if (kind, schema, name) in kept or (kind == "schema" and schema == "public"):
-                continue
-            _drop_added(conn, str(kind), str(schema), None if name is None else str(name))
+    with connect(endpoint, autocommit=True) as conn:
+        drops = [
+            _drop_added(str(kind), str(schema), None if name is None else str(name)).as_string(conn)
+            for kind, schema, name in conn.execute(queries.load("user_relations")).fetchall()
+            if not ((kind, schema, name) in kept or (kind == "schema" and schema == "public"))
+        ]
     dsn, env = _client(endpoint, db.name)
-    _run(
-        [
-            str(tool.path),
-            "--clean",
-            "--if-exists",
-            "--single-transaction",
-            "--exit-on-error",
-            "-d",
-            dsn,
-            str(Path(item.location) / "archive"),
-        ],
-        env,
-        f"pg_restore of backup {item.name} into {db.name}",
+    archive = str(Path(item.location) / "archive")
+    with tempfile.TemporaryFile() as psql_err, tempfile.TemporaryFile() as restore_err:
+        replay = subprocess.Popen(
+            [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=psql_err,
+            env=env,
+        )
+        assert replay.stdin is not None
+        try:
+            replay.stdin.write(("BEGIN;\n" + "".join(d + ";\n" for d in drops)).encode())
+            replay.stdin.flush()
+            script = subprocess.run(
+                [str(tool.path), "--clean", "--if-exists", "-f", "-", archive],
+                stdout=replay.stdin,
+                stderr=restore_err,
+                env=env,
+                check=False,
+            )
+            # COMMIT only after the whole script; without it psql's end rolls back
+            if script.returncode == 0:
+                replay.stdin.write(b"COMMIT;\n")
+        except BrokenPipeError:  # psql stopped on an error: its message says which
+            script = None
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                replay.stdin.close()
+            replay.wait()
+        if script is None or script.returncode != 0 or replay.returncode != 0:
+            raise _replay_failed(item, db, psql_err, restore_err, script)
+    return f"restored in place from {item.location} (drops and pg_restore in one transaction)"
+
+
+def _replay_failed(
+    item: Backup,
+    db: DatabaseInfo,
+    psql_err: Any,
+    restore_err: Any,
+    script: subprocess.CompletedProcess[bytes] | None,
+) -> PgferryError:
+    def first_lines(f: Any) -> str:
+        f.seek(0)
+        lines = [ln for ln in f.read().decode(errors="replace").splitlines() if ln.strip()]
+        return "; ".join(lines[:3])
+
+    said = first_lines(psql_err) if script is None or script.returncode == 0 else ""
+    said = said or first_lines(restore_err) or first_lines(psql_err) or "no message"
+    cls: type[PgferryError] = PrivilegeError if "permission denied" in said else BackupError
+    return cls(
+        f"restoring backup {item.name} into {db.name} failed, QA is as it was: {mask(said)}",
+        hint="run the rollback as QA's owner or a superuser"
+        if cls is PrivilegeError
+        else "check the backup folder is complete (pgferry backups), then roll back again",
     )
-    return f"restored in place from {item.location} (pg_restore --clean, one transaction)"
 
 
 _DROP = {
@@ -588,16 +644,10 @@ _DROP = {
 }
 
 
-def _drop_added(conn: Conn, kind: str, schema: str, name: str | None) -> None:
-    """Drop what was created after the backup (the restore would leave it)."""
+def _drop_added(kind: str, schema: str, name: str | None) -> sql.Composed:
+    """DROP what was created after the backup (the restore would leave it)."""
     target = sql.Identifier(schema) if name is None else sql.Identifier(schema, name)
-    try:
-        conn.execute(sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(_DROP[kind]), target))
-    except psycopg.errors.InsufficientPrivilege:
-        raise PrivilegeError(
-            f"may not drop {schema}{'.' + name if name else ''}, created after the backup",
-            hint="run the rollback as its owner or a superuser",
-        ) from None
+    return sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(_DROP[kind]), target)
 
 
 __all__ = [
