@@ -203,6 +203,23 @@ def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
     assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["good", "next"]
 
 
+def test_an_interrupted_backup_of_a_long_named_qa_is_found_too(
+    qa_server: Server, tmp_path: Path
+) -> None:
+    from pgferry import databases
+
+    long = "qa_" + "x" * 56  # 59 bytes: every copy's name is cut and carries a hash
+    qa_server.admin.execute(f'CREATE DATABASE "{long}"')
+    leftover = databases.derived_name(long, "__pgferry_20260101_000000")
+    qa_server.admin.execute(f'CREATE DATABASE "{leftover}"')
+    try:
+        listed = backupmod.list_backups(_ep(qa_server.cluster.url(long)), tmp_path)
+        assert [(b.name, b.method) for b in listed] == [(leftover, "incomplete")]
+    finally:
+        for name in (leftover, long):
+            qa_server.admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def test_database_settings_and_grants_survive_a_rollback(
     qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:

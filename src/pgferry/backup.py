@@ -351,7 +351,7 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
     working = {databases.derived_name(dbname, f"__pgferry_{w}") for w in _WORKING}
     found += [
         Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY)
-        for name, size in databases.untagged(conn, databases.derived_name(dbname, "__pgferry_"))
+        for name, size in databases.untagged(conn, dbname, "__pgferry_")
         if name not in working
     ]
     return sorted(found, key=lambda b: (b.created, b.name))

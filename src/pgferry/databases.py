@@ -289,9 +289,12 @@ def tagged(conn: Conn) -> Iterator[tuple[str, dict[str, Any], int]]:
             yield str(name), data, int(size)
 
 
-def untagged(conn: Conn, prefix: str) -> Iterator[tuple[str, int]]:
-    """(name, size) of databases named *prefix*... that pgferry never tagged."""
-    for name, size in conn.execute(queries.load("database_untagged"), (prefix,)):
+def untagged(conn: Conn, base: str, suffix: str) -> Iterator[tuple[str, int]]:
+    """(name, size) of databases named like :func:`derived_name` (*base*, *suffix*...) that
+    pgferry never tagged; for a long *base*, by the cut and the hash its copies carry."""
+    marker = f"_{_digest(base)}{suffix}"
+    params = (base + suffix, base.encode()[:8].decode(errors="ignore"), marker)
+    for name, size in conn.execute(queries.load("database_untagged"), params):
         yield str(name), int(size)
 
 
@@ -357,12 +360,16 @@ def derived_name(base: str, suffix: str) -> str:
     whole = base + suffix
     if len(whole.encode()) <= 63:
         return whole
-    digest = hashlib.sha1(base.encode()).hexdigest()[:6]
+    digest = _digest(base)
     room = 63 - len(suffix.encode()) - len(digest) - 1
     if room < 8:
         return valid_name(whole)
     cut = base.encode()[:room].decode(errors="ignore")
     return f"{cut}_{digest}{suffix}"
+
+
+def _digest(base: str) -> str:
+    return hashlib.sha1(base.encode()).hexdigest()[:6]
 
 
 def valid_name(name: str, what: str = "database name") -> str:
