@@ -203,6 +203,23 @@ def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
     assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["good", "next"]
 
 
+def test_a_swap_stopped_before_tagging_the_old_qa_leaves_a_usable_backup(
+    qa: Database, tmp_path: Path
+) -> None:
+    from pgferry import databases
+
+    build_app(qa)
+    before = state(qa)
+    # what a swap killed between its rename and its COMMENT leaves: QA's old self, untagged
+    old = databases.derived_name(qa.name, "__pgferry_old_20260101T000000")
+    qa.server.admin.execute(f'CREATE DATABASE "{old}" TEMPLATE "{qa.name}"')
+    listed = backupmod.list_backups(_ep(qa.url), tmp_path)
+    assert [(b.name, b.method) for b in listed] == [(old, "swap")]
+    damage(qa)
+    backupmod.rollback(_ep(qa.url), folder=tmp_path)
+    assert state(qa) == before
+
+
 def test_an_interrupted_backup_of_a_long_named_qa_is_found_too(
     qa_server: Server, tmp_path: Path
 ) -> None:

@@ -48,6 +48,7 @@ DEFAULT_KEEP = 5
 METHODS = ("auto", "template", "dump")
 #: A database named like a backup but never tagged: its backup was interrupted.
 INCOMPLETE = "incomplete"
+_UNTAGGED_SWAP = "the database a swap replaced (the swap stopped before tagging it)"
 _INCOMPLETE_WHY = "interrupted before it was finished: not a usable backup (retention removes it)"
 #: Databases a rollback or swap works in while it runs: never listed.
 _WORKING = ("incoming", "replaced", "next")
@@ -349,11 +350,14 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
     ]
     found += [b for b, _ in _in_folder(endpoint, folder)]
     working = {databases.derived_name(dbname, f"__pgferry_{w}") for w in _WORKING}
-    found += [
-        Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY)
-        for name, size in databases.untagged(conn, dbname, "__pgferry_")
-        if name not in working
-    ]
+    for name, size in databases.untagged(conn, dbname, "__pgferry_"):
+        if name in working:
+            continue
+        if "__pgferry_old_" in name:  # a swap stopped between its rename and its tag: the
+            # only copy of QA from before it, so a usable backup, never a leftover
+            found.append(Backup(name, "swap", dbname, "", size, name, server, _UNTAGGED_SWAP))
+        else:
+            found.append(Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY))
     return sorted(found, key=lambda b: (b.created, b.name))
 
 
