@@ -265,7 +265,18 @@ def _by_dump(
 ) -> Backup:
     tool = _dump_tool(db)
     home = folder / f"{db.name}__{name}"
-    home.mkdir(parents=True, exist_ok=False)
+    try:
+        home.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:  # the same name for a database of that name on another server
+        raise BackupError(
+            f"the backup folder {home} exists already",
+            hint="pick another --name, or another backup folder ([backup] folder)",
+        ) from None
+    except OSError as exc:
+        raise BackupError(
+            f"cannot create the backup folder {home}: {exc.strerror}",
+            hint="pick a writable backup folder ([backup] folder)",
+        ) from None
     created = now()
     dsn, env = _client(endpoint, db.name)
     try:
