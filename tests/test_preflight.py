@@ -132,6 +132,17 @@ def test_sessions_open_on_qa(app: tuple[Database, Database], tmp_path: Path) -> 
         assert lines["sessions"]["mark"] == "warn" and code == 0
         code, lines = _marks(prod.url, qa.url, "--strategy", "swap")
         assert lines["sessions"]["mark"] == "fail" and "--force" in lines["sessions"]["fix"]
+        code, lines = _marks(prod.url, qa.url, "--strategy", "swap", "--force")
+        assert lines["sessions"]["mark"] == "warn" and code == 0
+
+
+def test_preflight_takes_migrates_table_selection(app: tuple[Database, Database]) -> None:
+    prod, qa = app
+    qa.execute('ALTER TABLE "Order" DROP COLUMN "total" CASCADE')
+    code, lines = _marks(prod.url, qa.url)
+    assert code == 1 and lines["schema"]["mark"] == "fail"
+    code, lines = _marks(prod.url, qa.url, "--tables", "ticket", "--tables", "audit")
+    assert code == 0 and lines["schema"]["mark"] != "fail", lines["schema"]
 
 
 def test_a_server_that_cannot_be_reached(qa: Database) -> None:

@@ -23,6 +23,12 @@ from .options import json_option, schema_option
     type=click.Path(path_type=Path, dir_okay=False),
     help="Config file (default: ./pgferry.toml when present).",
 )
+@click.option(
+    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
+)
+@click.option(
+    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
+)
 @schema_option
 @click.option(
     "--strategy",
@@ -32,14 +38,20 @@ from .options import json_option, schema_option
     help="Check for this migrate strategy.",
 )
 @click.option("--no-backup", is_flag=True, help="Check for a migrate run with --no-backup.")
+@click.option(
+    "--force", is_flag=True, help="Check for a migrate run with --force (sessions may be ended)."
+)
 @json_option
 def preflight_command(
     from_url: str | None,
     to_url: str | None,
     config_path: Path | None,
+    tables: tuple[str, ...],
+    exclude: tuple[str, ...],
     schemas: tuple[str, ...],
     strategy: str,
     no_backup: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """The pre-migration checklist: a line per check, ok / warn / fail, with the fix.
@@ -58,12 +70,13 @@ def preflight_command(
         to_url, role="qa", env_names=[cfg.target_env] if cfg.target_env else None
     )
     scope = Scope(
-        tables=cfg.tables,
-        exclude=cfg.exclude,
+        tables=tables or cfg.tables,
+        exclude=(*cfg.exclude, *exclude),
         schemas=schemas or ((dst.schema,) if dst.schema else ()),
         backup=cfg.backup and not no_backup,
         backup_method=cfg.backup_method,
         strategy=strategy,
+        force=force,
     )
     result = preflight(src, dst, scope)
     if as_json:
