@@ -563,6 +563,26 @@ def test_insert_check_says_which_sequence_it_could_not_put_back(
     assert database_state(qa)["S:public.healthy_id_seq"] == (12, True)
 
 
+def test_a_sequence_the_role_may_not_read_does_not_stop_the_other_checks(
+    prod: Database, qa: Database, qa_server: Server
+) -> None:
+    _new_rows(prod, qa)
+    with qa_server.role("verify_blind") as role:
+        qa.execute(
+            sql.SQL(
+                "GRANT USAGE ON SCHEMA public TO {r};"
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {r};"
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {r};"
+                "REVOKE SELECT ON SEQUENCE healthy_id_seq FROM {r}"
+            ).format(r=sql.Identifier(role))
+        )
+        report = run_verify(prod, qa.url_as(role, "secret-pw"), inserts=False)
+    assert not report.ok
+    assert report.sequences_not_checked is not None
+    assert "healthy_id_seq" in report.sequences_not_checked
+    assert report.tables  # the row counts still ran
+
+
 # -- the command ------------------------------------------------------------------
 
 

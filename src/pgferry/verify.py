@@ -20,6 +20,7 @@ from psycopg import sql
 
 from .catalog import Catalog, ConstraintType, Name, RelKind
 from .endpoints import Endpoint, connect
+from .errors import PrivilegeError
 from .integrity import (
     ForeignKeyCheck,
     InsertCheck,
@@ -72,6 +73,8 @@ class VerifyReport:
     checksums: bool = False
     tables: list[TableCheck] = field(default_factory=list)
     sequences: SequenceReport | None = None
+    #: why QA's sequences could not be checked (a missing privilege), when they were not
+    sequences_not_checked: str | None = None
     foreign_keys: list[ForeignKeyCheck] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
 
@@ -79,6 +82,7 @@ class VerifyReport:
     def ok(self) -> bool:
         return (
             not self.plan.blocking
+            and self.sequences_not_checked is None
             and all(t.ok for t in self.tables)
             and (self.sequences is None or self.sequences.healthy)
             and all(f.ok for f in self.foreign_keys)
@@ -94,6 +98,7 @@ class VerifyReport:
             "schema_problems": [p.message for p in self.plan.blocking],
             "tables": [t.to_dict() for t in self.tables],
             "sequences": self.sequences.to_dict() if self.sequences else None,
+            "sequences_not_checked": self.sequences_not_checked,
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
             "inserts": [i.to_dict() for i in self.inserts],
         }
@@ -337,7 +342,11 @@ def verify(
         # them once, on the parent)
         copied = {tp.target for tp in plan.tables} | set(plan.truncate)
         with connect(target, autocommit=True) as conn:
-            report.sequences = check_sequences(conn, schemas=schemas or None)
+            try:
+                report.sequences = check_sequences(conn, schemas=schemas or None)
+            except PrivilegeError as exc:  # the other checks still run and say their part
+                hint = f" ({exc.hint})" if exc.hint else ""
+                report.sequences_not_checked = exc.message + hint
             report.foreign_keys = check_foreign_keys(conn, qa_cat, prod_cat, copied)
             if inserts:
                 report.inserts = [

@@ -79,6 +79,8 @@ def _show(report: VerifyReport) -> None:
     for t in report.tables:
         for d in t.differences:
             out.print(f"[red]{t.target}: {d}[/]")
+    if report.sequences_not_checked:
+        out.print(f"[red]sequences not checked: {report.sequences_not_checked}[/]")
     if report.sequences is not None:
         for s in report.sequences.behind:
             out.print(
