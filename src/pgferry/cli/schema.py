@@ -59,6 +59,7 @@ def diff_command(
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
+    schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
     with (
         endpoints.connect(src, read_only=True, autocommit=True) as sconn,
         endpoints.connect(dst, read_only=True, autocommit=True) as tconn,
@@ -127,6 +128,7 @@ def push_command(
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
+    schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
 
     def run(dry: bool) -> PushResult:
         return push(
