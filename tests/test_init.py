@@ -24,7 +24,9 @@ def test_init_names_the_variables_found(tmp_path: Path) -> None:
     loaded = config.load(result.config)  # what it writes is a valid config
     assert (loaded.source_env, loaded.target_env) == ("PROD_DATABASE_URL", "DATABASE_URL")
     assert loaded.protected == ("*prod*", "*production*", "*live*")
-    assert (tmp_path / ".gitignore").read_text().splitlines()[-1] == "pgferry-runs/"
+    ignored = (tmp_path / ".gitignore").read_text().splitlines()
+    assert {"pgferry-runs/", "pgferry-backups/"} <= set(ignored)
+    assert (loaded.backup, loaded.backup_keep, loaded.push_schema) == (True, 5, False)
 
 
 def test_init_says_when_a_variable_is_not_set(tmp_path: Path) -> None:
@@ -34,12 +36,14 @@ def test_init_says_when_a_variable_is_not_set(tmp_path: Path) -> None:
 
 
 def test_init_keeps_an_existing_config_and_gitignore(tmp_path: Path) -> None:
-    (tmp_path / ".gitignore").write_text("node_modules/\npgferry-runs/\n")
+    (tmp_path / ".gitignore").write_text("node_modules/\npgferry-runs/\npgferry-backups/\n")
     init(tmp_path, environ={})
     with pytest.raises(RefusedError, match="exists already"):
         init(tmp_path, environ={})
     init(tmp_path, force=True, environ={})
-    assert (tmp_path / ".gitignore").read_text() == "node_modules/\npgferry-runs/\n"
+    assert (tmp_path / ".gitignore").read_text() == (
+        "node_modules/\npgferry-runs/\npgferry-backups/\n"
+    )
 
 
 def test_init_cli(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""``pgferry init``: a commented ``pgferry.toml`` and a ``.gitignore`` line, for a project.
+"""``pgferry init``: a commented ``pgferry.toml`` and ``.gitignore`` lines, for a project.
 
 Only the *names* of the environment variables that hold URLs are written,
 never their values: the file is meant to be committed.
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .backup import DEFAULT_FOLDER as BACKUP_DIR
 from .config import DEFAULT_PATH
 from .errors import RefusedError
 from .report import DEFAULT_DIR
@@ -39,6 +40,18 @@ tables = []
 exclude = []
 # Tables copied in parallel; leave unset for the number of CPUs.
 # jobs = 4
+# Bring QA's schema level with production's (pgferry schema push, additive) first.
+push_schema = false
+# Back QA up before writing; `pgferry rollback` brings it back.
+backup = true
+
+[backup]
+# auto (a template copy where the role may, else pg_dump), template or dump.
+method = "auto"
+# Backups kept per QA database; older ones are removed.
+keep = 5
+# Where dump backups go (add it to .gitignore).
+folder = "pgferry-backups"
 """
 
 
@@ -61,7 +74,8 @@ def _pick(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, bool
 def init(
     folder: Path | None = None, *, force: bool = False, environ: Mapping[str, str] | None = None
 ) -> InitResult:
-    """Write ``pgferry.toml`` and add ``pgferry-runs/`` to ``.gitignore`` in *folder*."""
+    """Write ``pgferry.toml`` and add ``pgferry-runs/`` and ``pgferry-backups/`` to
+    ``.gitignore`` in *folder*."""
     folder = folder or Path.cwd()
     env = os.environ if environ is None else environ
     config = folder / DEFAULT_PATH.name
@@ -82,12 +96,16 @@ def init(
         encoding="utf-8",
     )
     gitignore = folder / ".gitignore"
-    line = f"{DEFAULT_DIR.as_posix()}/"
     existing = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
-    added = line not in existing
-    if added:
+    wanted = [
+        ("# pgferry run reports", f"{DEFAULT_DIR.as_posix()}/"),
+        ("# pgferry dump backups of QA (production's data)", f"{BACKUP_DIR.as_posix()}/"),
+    ]
+    missing = [(why, line) for why, line in wanted if line not in existing]
+    if missing:
         with gitignore.open("a", encoding="utf-8") as f:
             if existing and existing[-1] != "":
                 f.write("\n")
-            f.write(f"# pgferry run reports\n{line}\n")
-    return InitResult(config, gitignore, source, target, added)
+            for why, line in missing:
+                f.write(f"{why}\n{line}\n")
+    return InitResult(config, gitignore, source, target, bool(missing))
