@@ -131,3 +131,35 @@ def test_an_app_reading_qa_sees_the_old_state_then_the_new_never_a_half_load(
     assert set(seen) <= {old, new}, sorted(set(seen))
     assert seen and seen[0] == old  # it read QA while the sibling was loaded
     assert qa.scalar('SELECT count(*) FROM "Client"') == new
+
+
+def test_declining_the_swap_makes_nothing(prod: Database, qa: Database) -> None:
+    """The question comes before the sibling is made or any session ended."""
+    import pgferry
+    from pgferry.errors import RefusedError
+    from pgferry.migrate import MigrateOptions
+    from pgferry.swap import migrate_swap
+
+    _app(prod, qa)
+    before = state(qa)
+    asked: list[str] = []
+
+    def decline(plan: object, dbname: str) -> bool:
+        asked.append(dbname)
+        assert databases_named(qa, f"{qa.name}__pgferry_") == []  # nothing made yet
+        return False
+
+    try:
+        migrate_swap(
+            pgferry.parse(prod.url, role="prod"),
+            pgferry.parse(qa.url, role="qa"),
+            MigrateOptions(backup=False),
+            confirm=decline,
+        )
+    except RefusedError as exc:
+        assert "not confirmed" in exc.message
+    else:
+        raise AssertionError("a declined swap went on")
+    assert asked == [qa.name]
+    assert databases_named(qa, f"{qa.name}__pgferry_") == []
+    assert state(qa) == before

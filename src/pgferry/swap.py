@@ -27,7 +27,7 @@ from psycopg import conninfo as pgconninfo
 from . import backup as backupmod
 from . import databases, preflight
 from .endpoints import Endpoint, connect
-from .errors import PrivilegeError
+from .errors import PrivilegeError, RefusedError
 from .load import Progress
 from .migrate import MigrateOptions, MigrateReport, check_counts, migrate
 from .plan import Plan
@@ -73,6 +73,15 @@ def migrate_swap(
             force=options.force,
         ),
     )
+    if confirm is not None:  # ask before anything is made or any session ended
+        seen = migrate(source, target, replace(options, dry_run=True, backup=False))
+        if not options.push_schema:  # with it, the sibling's run pushes, then plans again
+            seen.plan.raise_if_blocked()
+        if not confirm(seen.plan, target.dbname):
+            raise RefusedError(
+                f"not confirmed: QA database {target.dbname} was left as it was",
+                hint="type the database's name at the prompt, or pass --yes in scripts",
+            )
     with databases.maintenance_session(target) as conn:
         db = databases.info(conn, target.dbname)
         if not db.can_copy:
@@ -97,7 +106,7 @@ def migrate_swap(
                 source,
                 on_database(target, sibling),
                 replace(options, backup=False),
-                confirm=None if confirm is None else (lambda plan, _: confirm(plan, db.name)),
+                confirm=None,  # asked above, before the sibling was made
                 progress=progress,
             )
             check_counts(report)  # a sibling that does not verify is never swapped in
