@@ -11,6 +11,7 @@ from .. import backup as backupmod
 from .. import config as configmod
 from .. import endpoints
 from ..errors import RefusedError
+from ..refusals import refuse_protected
 from . import render
 from .options import json_option
 
@@ -134,8 +135,8 @@ def rollback_command(
     cfg = configmod.load(config_path)
     target = _target(db_url, cfg)
     folder = folder or cfg.backup_folder
+    refuse_protected(target, target.dbname, cfg.protected)  # before anything else
     chosen = backupmod.find(target, name, folder)
-    backupmod.check_protected(target, cfg.protected)  # before asking, not after
     if not yes:
         if not sys.stdin.isatty():
             raise RefusedError(
