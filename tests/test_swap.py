@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.backup_support import SCHEMA, build_app, databases_named, state
 from tests.migrate_support import (
@@ -163,3 +164,35 @@ def test_declining_the_swap_makes_nothing(prod: Database, qa: Database) -> None:
     assert asked == [qa.name]
     assert databases_named(qa, f"{qa.name}__pgferry_") == []
     assert state(qa) == before
+
+
+def test_writes_to_qa_during_the_load_are_said_to_stay_with_the_old_database(
+    prod: Database, qa: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pgferry
+    from pgferry import swap
+    from pgferry.migrate import MigrateOptions
+
+    if qa.server.major < 15:
+        pytest.skip("pg_stat_force_next_flush() needs PostgreSQL 15+")
+    _app(prod, qa)
+    real = swap.migrate
+
+    def load_while_the_app_writes(*args: object, **kwargs: object) -> object:
+        with qa.connect() as app:  # the app, still on QA, inserts a row meanwhile
+            app.execute('INSERT INTO "Client" ("name") VALUES (\'written during the load\')')
+            app.execute("SELECT pg_stat_force_next_flush()")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(swap, "migrate", load_while_the_app_writes)
+    report = swap.migrate_swap(
+        pgferry.parse(prod.url, role="prod"),
+        pgferry.parse(qa.url, role="qa"),
+        MigrateOptions(backup=False),
+    )
+    (notice,) = [n for n in report.notices if "row change" in n]
+    assert "not in the new QA" in notice and report.backup is not None
+    assert report.backup.location in notice
+    found = "SELECT count(*) FROM \"Client\" WHERE name = 'written during the load'"
+    assert qa.scalar(found) == 0
+    assert Database(qa.server, report.backup.location).scalar(found) == 1

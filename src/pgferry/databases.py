@@ -265,6 +265,17 @@ def rename_all(
                 raise _still_in_use(renames[0][0], exc, reason) from None
 
 
+def row_changes(conn: Conn, name: str) -> int:
+    """Rows inserted, updated and deleted in database *name* since its statistics began
+    (what sessions have reported so far: an idle one reports within seconds)."""
+    row = conn.execute(
+        "SELECT coalesce(tup_inserted + tup_updated + tup_deleted, 0) "
+        "FROM pg_catalog.pg_stat_database WHERE datname = %s",
+        (name,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def drop(conn: Conn, name: str, *, force: bool = False) -> None:
     clear_sessions(conn, name, force=force, why="a database cannot be dropped while in use")
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))

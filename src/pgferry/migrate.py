@@ -102,6 +102,7 @@ class MigrateReport:
     inserts: list[InsertCheck] = field(default_factory=list)
     schema_pushed: list[str] = field(default_factory=list)  # statements --push-schema ran
     error: str | None = None  # why the run stopped, when it did
+    notices: list[str] = field(default_factory=list)  # what the user must know, said at the end
     backup: backupmod.Backup | None = None
 
     @property
@@ -152,6 +153,7 @@ class MigrateReport:
             "inserts": [i.to_dict() for i in self.inserts],
             "schema_pushed": self.schema_pushed,
             "error": self.error,
+            "notices": self.notices,
             "backup": self.backup.to_dict() if self.backup else None,
             "rollback_command": self.rollback_command,
         }

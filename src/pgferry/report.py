@@ -120,6 +120,9 @@ def markdown(report: MigrateReport) -> str:
     if report.plan.warnings:
         lines += ["", "Differences found and left alone:", ""]
         lines += [f"- {p.message}" for p in report.plan.warnings]
+    if report.notices:
+        lines += ["", "Notes:", ""]
+        lines += [f"- {n}" for n in report.notices]
     if report.not_validated:
         lines += ["", "Foreign keys left NOT VALID (their data do not satisfy them):", ""]
         lines += [f"- `{n}`: {why}" for n, why in report.not_validated]

@@ -101,6 +101,7 @@ def migrate_swap(
             force=options.force,
             why="the swap starts from a copy of QA, which needs QA alone for a moment",
         )
+        changes_at_copy = databases.row_changes(conn, db.name)
         try:
             report = migrate(
                 source,
@@ -110,6 +111,7 @@ def migrate_swap(
                 progress=progress,
             )
             check_counts(report)  # a sibling that does not verify is never swapped in
+            written = databases.row_changes(conn, db.name) - changes_at_copy
             stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
             old = databases.derived_name(db.name, f"__pgferry_old_{stamp}")
             missed = databases.carry_properties(conn, db.name, sibling)
@@ -144,6 +146,12 @@ def migrate_swap(
         report.target = target.describe()
         report.log.append(f"swapped: {db.name} is the loaded sibling; the old one is {old}")
         report.log += [f"not carried over to the new QA (no privilege): {m}" for m in missed]
+        if written > 0:  # what apps wrote to QA while the sibling loaded stays with the old one
+            report.notices.append(
+                f"QA took {written} row change(s) while the sibling loaded: they are in {old}, "
+                "not in the new QA"
+            )
+        report.notices += [f"not carried over to the new QA: {m}" for m in missed]
         if options.backup_keep:
             backupmod.prune(
                 conn,

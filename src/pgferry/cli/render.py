@@ -217,6 +217,8 @@ def migrate_summary(report: MigrateReport) -> None:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
         for done, text in checklist(report):
             out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
+        for notice in report.notices:
+            out.print(f"[yellow]note: {escape(notice)}[/]")
         total = sum(r.rows for r in report.results)
         verdict = "[green]verified[/]" if report.ok else "[red]NOT verified[/]"
         out.print(
