@@ -9,9 +9,11 @@ format every value the same way.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,3 +225,50 @@ def run_as(db: Database, role: str, script: str, password: str = "secret-pw") ->
     """Run *script* as *role* (so it owns what it creates)."""
     with psycopg.connect(db.url_as(role, password), autocommit=True) as conn:
         conn.execute(script)  # type: ignore[arg-type]
+
+
+def spawn_migrate(prod_url: str, qa_url: str, *extra: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """``pgferry migrate --yes`` in the background, output discarded, no PG* variables:
+    a run to kill."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    args = ["migrate", "--from", prod_url, "--to", qa_url, "--yes", *extra]
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgferry", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def copying(qa: Database) -> bool:
+    """Whether a pgferry load session is running COPY into QA's table ``parent`` now."""
+    return bool(
+        qa.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'pgferry load' AND state = 'active' "
+            "AND query ILIKE 'COPY%parent%'"
+        )
+    )
+
+
+def kill_mid_copy(
+    proc: subprocess.Popen[bytes], qa: Database, *, timeout: float = 60, settle: float = 0.0
+) -> None:
+    """Wait until *proc* copies into QA's ``parent``, (after *settle* seconds) kill -9 it;
+    fail when it ends first or never copies."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not copying(qa):
+            assert proc.poll() is None, "pgferry finished before it could be killed"
+            assert time.monotonic() < deadline, "no COPY seen in QA"
+            time.sleep(0.02)
+        time.sleep(settle)
+        assert proc.poll() is None, "pgferry finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -8,10 +8,6 @@ damages it, rolls back, and compares.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,11 +18,18 @@ import pgferry
 from pgferry import backup as backupmod
 from pgferry.errors import ExitCode
 from tests.backup_support import SCHEMA, build_app, damage, databases_named, state
-from tests.migrate_support import give_database_to, migrate_cli, run_as, run_cli, run_migrate
+from tests.migrate_support import (
+    give_database_to,
+    kill_mid_copy,
+    migrate_cli,
+    run_as,
+    run_cli,
+    run_migrate,
+    spawn_migrate,
+)
 from tests.pgtest import Database, Server
 from tests.test_migrate_live import QA_STALE
 from tests.test_migrate_live import SCHEMA as LIVE_SCHEMA
-from tests.test_migrate_live import _copying as copying
 from tests.test_migrate_live import _prod as live_prod
 
 
@@ -293,40 +296,8 @@ def test_migrate_killed_mid_load_then_rollback_restores_the_state_before(
     qa.execute(LIVE_SCHEMA)
     qa.execute(QA_STALE)
     before = state(qa)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pgferry",
-            "migrate",
-            "--from",
-            prod.url,
-            "--to",
-            qa.url,
-            "--yes",
-            "--jobs",
-            "2",
-            "--no-report",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=tmp_path,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not copying(qa):
-            assert proc.poll() is None, "pgferry finished before it could be killed"
-            assert time.monotonic() < deadline, "no COPY seen in QA"
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = spawn_migrate(prod.url, qa.url, "--jobs", "2", "--no-report", cwd=tmp_path)
+    kill_mid_copy(proc, qa)
     assert qa.scalar("SELECT count(*) FROM parent") == 0  # the kill landed mid-load
     ran = run_cli("rollback", "--db", qa.url, "--yes", cwd=tmp_path)
     assert ran.code == 0, ran.stderr
@@ -361,27 +332,8 @@ def test_migrate_killed_at_any_point_leaves_a_way_back(
     qa.execute(LIVE_SCHEMA)
     qa.execute(QA_STALE)
     before = state(qa)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     for delay in delays:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pgferry",
-                "migrate",
-                "--from",
-                prod.url,
-                "--to",
-                qa.url,
-                "--yes",
-                "--no-report",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=tmp_path,
-        )
+        proc = spawn_migrate(prod.url, qa.url, "--no-report", cwd=tmp_path)
         try:
             time.sleep(delay)
         finally:

@@ -12,10 +12,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,10 +24,12 @@ from tests.migrate_support import (
     foreign_keys,
     give_database_to,
     journal_rows,
+    kill_mid_copy,
     migrate_cli,
     run_as,
     run_migrate,
     sequences_healthy,
+    spawn_migrate,
     triggers,
 )
 from tests.pgtest import Database, Server
@@ -157,16 +155,6 @@ def test_production_under_writes_gives_a_consistent_qa(
     assert sequences_healthy(qa) == []
 
 
-def _copying(qa: Database) -> bool:
-    return bool(
-        qa.scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = 'pgferry load' AND state = 'active' "
-            "AND query ILIKE 'COPY%parent%'"
-        )
-    )
-
-
 def test_kill_during_copy_then_rerun_completes(
     prod: Database, qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:
@@ -179,43 +167,10 @@ def test_kill_during_copy_then_rerun_completes(
         fks_before, triggers_before = foreign_keys(qa), triggers(qa)
         audit_before = qa.scalar("SELECT count(*) FROM audit")
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pgferry",
-                "migrate",
-                "--from",
-                prod.url,
-                "--to",
-                qa_url,
-                "--yes",
-                "--jobs",
-                "2",
-                "--report-dir",
-                str(tmp_path),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=tmp_path,
+        proc = spawn_migrate(
+            prod.url, qa_url, "--jobs", "2", "--report-dir", str(tmp_path), cwd=tmp_path
         )
-        try:
-            deadline = time.monotonic() + 30
-            while not _copying(qa):
-                assert proc.poll() is None, "pgferry finished before it could be killed"
-                assert time.monotonic() < deadline, "no COPY seen in QA"
-                time.sleep(0.02)
-            time.sleep(0.2)
-            assert proc.poll() is None, "pgferry finished before it could be killed"
-            os.kill(proc.pid, signal.SIGKILL)
-            assert proc.wait(timeout=10) == -signal.SIGKILL
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        kill_mid_copy(proc, qa, timeout=30, settle=0.2)
 
         # No half tables: the table being copied is empty, every other one is
         # either complete or empty.
