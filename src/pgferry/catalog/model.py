@@ -80,6 +80,7 @@ class Column:
     generated: Generated
     identity: Identity
     inherited: bool
+    collation: str | None = None  # 'pg_catalog."C"' where it is not the type's own
 
     @property
     def is_integer(self) -> bool:
@@ -269,6 +270,7 @@ class Function:
     result: str | None
     definition: str | None  # CREATE OR REPLACE ...; None for aggregates
     extension: str | None
+    arg_types: str = ""  # 'integer, text': the argument types alone, as pg_dump names it
 
     @property
     def signature(self) -> str:

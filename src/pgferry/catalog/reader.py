@@ -152,6 +152,7 @@ def read_catalog(conn: psycopg.Connection[Any], *, parts: Collection[str] | None
                 r["result"],
                 r["definition"],
                 r["extension"],
+                r["arg_types"],
             )
             for r in rows["functions"]
         ),
@@ -183,6 +184,7 @@ def _tables(relations: list[Row], columns: list[Row]) -> tuple[Table, ...]:
                 generated=Generated(r["generated"]),
                 identity=Identity(r["identity"]),
                 inherited=r["inherited"],
+                collation=r["collation"],
             )
         )
     return tuple(

@@ -40,36 +40,39 @@ from ..catalog import (
 class Phase(IntEnum):
     """When a statement runs in a push; drops (negative) run first, deepest first."""
 
-    DROP_TRIGGER = -90
-    DROP_FOREIGN_KEY = -80
-    DROP_VIEW = -70
-    DROP_CONSTRAINT = -60
-    DROP_INDEX = -50
-    DROP_COLUMN = -40
-    DROP_TABLE = -30
-    DROP_FUNCTION = -20
-    DROP_SEQUENCE = -15
-    DROP_TYPE = -10
-    DROP_EXTENSION = -5
-    DROP_SCHEMA = -1
+    ARCHIVE_DROP = -950  # pg_restore's DROP of an object QA has and production lacks
+    DROP_TRIGGER = -900
+    DROP_FOREIGN_KEY = -800
+    DROP_VIEW = -700
+    DROP_CONSTRAINT = -600
+    DROP_INDEX = -500
+    DROP_COLUMN = -400
+    DROP_TABLE = -300
+    DROP_FUNCTION = -200
+    DROP_SEQUENCE = -150
+    DROP_TYPE = -100
+    DROP_EXTENSION = -50
+    DROP_SCHEMA = -10
     SCHEMA = 0
-    EXTENSION = 1
-    ENUM = 2
-    ENUM_LABEL = 3
-    DOMAIN = 4
-    COMPOSITE = 5
-    SEQUENCE = 6
-    FUNCTION = 7
-    TABLE = 8
-    COLUMN = 9
-    ROW_TYPE_FUNCTION = 10  # takes or returns a table's row type: after the tables
-    SEQUENCE_OWNER = 11
-    VIEW = 12
-    KEY = 13
-    CHECK = 14
-    FOREIGN_KEY = 15
-    INDEX = 16
-    TRIGGER = 17
+    EXTENSION = 10
+    ENUM = 20
+    ENUM_LABEL = 30
+    DOMAIN = 40
+    COMPOSITE = 50
+    SEQUENCE = 60
+    FUNCTION = 70
+    ARCHIVE_PRE = 75  # pg_dump's pre-data entries (types, functions, tables, views), in its order
+    TABLE = 80
+    COLUMN = 90
+    ROW_TYPE_FUNCTION = 100  # takes or returns a table's row type: after the tables
+    SEQUENCE_OWNER = 110
+    VIEW = 120
+    KEY = 130
+    CHECK = 140
+    FOREIGN_KEY = 150
+    INDEX = 160
+    TRIGGER = 170
+    ARCHIVE_POST = 175  # pg_dump's post-data entries (keys, indexes, triggers, policies)
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ def is_identity_sequence(seq: Sequence) -> bool:
 
 def column_definition(col: Column, table: Name, catalog: Catalog) -> sql.Composable:
     parts: list[sql.Composable] = [sql.Identifier(col.name), _raw(col.type)]
+    if col.collation:
+        parts.append(sql.SQL("COLLATE {}").format(_raw(col.collation)))
     if col.generated is not Generated.NONE and col.default is not None:
         kind = "STORED" if col.generated is Generated.STORED else "VIRTUAL"
         parts.append(sql.SQL("GENERATED ALWAYS AS ({}) " + kind).format(_raw(col.default)))

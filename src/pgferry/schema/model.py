@@ -83,9 +83,18 @@ class SchemaDiff:
     differences: tuple[Difference, ...]
     source: str = ""  # 'PostgreSQL 18.1, database app'
     target: str = ""
+    #: 'exact' (production's schema restored on QA's server, compared there), 'across
+    #: servers' (the less exact mode), or '' (the two catalogs only)
+    mode: str = ""
+    notes: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.differences)
+
+    def actionable(self, *, strict: bool = False) -> bool:
+        """Whether something is to be acted on: a blocking or warning difference (with
+        *strict*, an informational one too): what ``--exit-code`` tells."""
+        return any(strict or d.severity is not Severity.INFO for d in self.differences)
 
     def of(self, severity: Severity) -> list[Difference]:
         return [d for d in self.differences if d.severity is severity]
@@ -104,6 +113,8 @@ class SchemaDiff:
         return {
             "source": self.source,
             "target": self.target,
+            "mode": self.mode,
+            "notes": list(self.notes),
             "counts": {s.value: len(self.of(s)) for s in Severity},
             "differences": [d.to_dict() for d in self.differences],
         }

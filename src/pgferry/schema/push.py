@@ -1,29 +1,43 @@
-"""Make QA's schema match production's, in one transaction.
+"""Make QA's schema match production's, in one transaction where the server's lock
+table allows it.
+
+Every object QA lacks (or that differs and is replaced) is created by pg_dump's
+own SQL, taken from production's schema archive in pg_dump's dependency order
+(see :mod:`.compare`); an empty QA gets the whole archive.  pgferry writes its
+own statements only for what pg_dump does not express as a change: adding a
+column to an existing table, a new enum label, a column's type, default or
+NOT NULL, a sequence's bounds (see :mod:`.ddl`).
 
 Additive by default: what drops or narrows data runs only with
-``allow_drop`` and is listed first.  An empty QA gets production's whole
-schema from pg_dump (see :mod:`.dump`) when one that fits is on this machine;
-otherwise, and for a QA that exists already, the statements are built from
-the two catalogs (see :mod:`.ddl`).
+``allow_drop`` and is listed first.  What QA's server refuses (a feature its
+version lacks) is named before anything runs, with what depends on it held
+back.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from ..catalog import Catalog, Name, read_catalog
+from ..clienttools import install_hint, pick_tool
 from ..endpoints import Endpoint, connect
 from ..errors import SchemaMismatch
 from ..plan import OWN_SCHEMA
 from ..source import refuse_same_database, server_identity
-from . import ddl, dump
+from . import archive as archives
+from . import ddl
+from .archive import Archive, Entry
+from .compare import Comparison, build, compared
 from .ddl import Step
 from .diff import Difference, SchemaDiff, diff
+from .scratch import NOT_YET, Applied, apply_entries
 
 
 class PushFailed(SchemaMismatch):
@@ -37,16 +51,23 @@ class PushPlan:
     drops: tuple[Difference, ...]  # whose fix drops or narrows data, run with allow_drop
     held_back: tuple[Difference, ...]  # drops not allowed this time
     refused: tuple[Difference, ...]  # no automatic fix, with the reason
-    method: str = "catalog"  # or 'pg_dump'
+    method: str = "catalog"  # 'pg_dump' (an empty QA: the whole archive) or 'archive'
     script: str | None = None  # pg_dump's cleaned output, for an empty QA
     notes: tuple[str, ...] = ()
     deferred: tuple[Step, ...] = ()  # NOT NULL on columns of tables that hold rows: later
+    entries: tuple[Entry, ...] = ()  # an empty QA: the archive entries to run
+    archive: Archive | None = None
+    budget: int = 0  # entries (or statements) one transaction may run; 0: no limit
 
     @property
     def statements(self) -> list[str]:
         if self.script is not None:
             return [self.script.strip()]
         return [s.text() for s in self.steps]
+
+    @property
+    def size(self) -> int:
+        return len(self.entries) if self.entries else len(self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,7 +117,11 @@ def plan_push(
     source: Catalog, target: Catalog, *, allow_drop: bool = False, schemas: tuple[str, ...] = ()
 ) -> PushPlan:
     """The statements that make *target* match *source*, built from the catalogs."""
-    found = diff(source, target, schemas=schemas)
+    return plan_from(diff(source, target, schemas=schemas), allow_drop=allow_drop)
+
+
+def plan_from(found: SchemaDiff, *, allow_drop: bool = False) -> PushPlan:
+    """The statements that close the differences *found*: each one's fix, in order."""
     steps: list[Step] = []
     drops: list[Difference] = []
     held: list[Difference] = []
@@ -123,8 +148,144 @@ def push(
     allow_drop: bool = False,
     schemas: tuple[str, ...] = (),
     use_pg_dump: bool = True,
+    grants: bool = True,
+    exact: bool = True,
 ) -> PushResult:
-    """Compare, then (unless *dry_run*) apply the fix to QA in one transaction."""
+    """Compare, then (unless *dry_run*) apply the fix to QA.
+
+    *use_pg_dump* False builds every statement from the catalogs (the old way,
+    without row-level security, grants and the rest); *exact* False compares
+    across servers instead of in a scratch database on QA's server.
+    """
+    if not use_pg_dump:
+        return _push_from_catalogs(
+            source, target, dry_run=dry_run, allow_drop=allow_drop, schemas=schemas, note=""
+        )
+    with connect(source, read_only=True, autocommit=True) as probe:
+        major = int(probe.info.server_version) // 10000
+    if pick_tool("pg_dump", major) is None or pick_tool("pg_restore", major) is None:
+        note = (
+            f"no pg_dump {major} or newer on this machine: the schema is built from the "
+            "catalog, without row-level security, policies, grants, comments, rules and "
+            "casts; for those, " + install_hint("pg_dump", major)
+        )
+        return _push_from_catalogs(
+            source, target, dry_run=dry_run, allow_drop=allow_drop, schemas=schemas, note=note
+        )
+    with compared(source, target, schemas=schemas, with_grants=grants, exact=exact) as cmp:
+        plan = _plan(cmp, allow_drop=allow_drop)
+        if dry_run or not plan.size:
+            return PushResult(plan, applied=False, remaining=cmp.diff)
+        with (
+            connect(source, read_only=True, autocommit=True) as sconn,
+            connect(target, autocommit=True) as tconn,
+        ):
+            plan = plan if plan.entries else _defer_not_null(plan, tconn)
+            history = (
+                _history_table(cmp.source_catalog) if not (plan.held_back or plan.refused) else None
+            )
+
+            def copy_history() -> None:
+                if history is not None:
+                    _copy_history(sconn, tconn, history)
+
+            notes: list[str] = []
+            if plan.entries and plan.archive is not None:
+                done = apply_entries(
+                    tconn,
+                    plan.archive,
+                    plan.entries,
+                    cmp.target_settings,
+                    budget=plan.budget,
+                    then=copy_history,
+                )
+                notes += _applied_notes(done)
+            else:
+                notes += _apply(tconn, plan, copy_history)
+            remaining = _remaining(cmp, tconn, schemas, grants)
+    if history:
+        notes.append(f"copied production's Prisma migration history ({history}) along")
+    return PushResult(plan, applied=True, remaining=remaining, notes=tuple(notes))
+
+
+def _plan(cmp: Comparison, *, allow_drop: bool) -> PushPlan:
+    plan = plan_from(cmp.diff, allow_drop=allow_drop)
+    tool = cmp.production.source.split(" of ", 1)[0]
+    notes = [*cmp.notes, f"production's schema comes from {tool}"]
+    notes.append("left out on purpose: " + "; ".join(archives.LEFT_OUT))
+    if cmp.diff.mode == "across servers":
+        pass  # the note says so already
+    plan = replace(plan, method="archive", budget=cmp.budget, notes=tuple(notes))
+    if not is_empty(cmp.target_catalog):
+        return plan
+    skipped = cmp.rehearsal.left_out if cmp.rehearsal else set()
+    entries = tuple(e for e in cmp.production.entries if e.id not in skipped)
+    script = cmp.production.script(entries, target_settings=cmp.target_settings)
+    return replace(
+        plan,
+        method="pg_dump",
+        steps=(),
+        entries=entries,
+        archive=cmp.production,
+        script=script,
+        notes=(*plan.notes, f"QA is empty: the whole schema comes from {tool}"),
+    )
+
+
+def _applied_notes(done: Applied) -> list[str]:
+    notes = []
+    if done.transactions > 1:
+        notes.append(
+            f"applied in {done.transactions} transactions, to stay within QA's lock table "
+            "(max_locks_per_transaction); a push stopped part-way is completed by running it again"
+        )
+    for e, error in done.refused:
+        notes.append(f"QA's server refused {e.label}: {error}")
+    for e, error in done.held_back:
+        notes.append(f"held back {e.label}, which needs what was refused: {error}")
+    return notes
+
+
+def _remaining(
+    cmp: Comparison, tconn: psycopg.Connection[Any], schemas: tuple[str, ...], grants: bool
+) -> SchemaDiff:
+    """The comparison again, against QA as the push left it (the reference is kept)."""
+    assert cmp.reference is not None and cmp.reference_catalog is not None
+    assert cmp.target_endpoint is not None
+    with tempfile.TemporaryDirectory(prefix="pgferry-schema-") as tmp:
+        major = max(cmp.source_catalog.major_version, cmp.target_catalog.major_version)
+        qa = archives.dump(
+            cmp.target_endpoint,
+            major,
+            Path(tmp) / "qa.dump",
+            schemas=schemas,
+            grants=grants,
+            label="QA",
+        )
+        return build(
+            cmp.reference_catalog,
+            read_catalog(tconn),
+            cmp.reference,
+            qa,
+            cmp.production,
+            cmp.target_settings,
+            schemas,
+            cmp.diff.mode,
+            cmp.rehearsal,
+            list(cmp.notes),
+        )
+
+
+def _push_from_catalogs(
+    source: Endpoint,
+    target: Endpoint,
+    *,
+    dry_run: bool,
+    allow_drop: bool,
+    schemas: tuple[str, ...],
+    note: str,
+) -> PushResult:
+    """Every statement built from the two catalogs (``--no-pg-dump``, or no pg_dump)."""
     with (
         connect(source, read_only=True, autocommit=True) as sconn,
         connect(target, autocommit=True) as tconn,
@@ -132,10 +293,9 @@ def push(
         refuse_same_database(server_identity(sconn), server_identity(tconn), target)
         src_cat, dst_cat = read_catalog(sconn), read_catalog(tconn)
         plan = plan_push(src_cat, dst_cat, allow_drop=allow_drop, schemas=schemas)
-        if use_pg_dump and is_empty(dst_cat) and plan.steps:
-            plan = _with_dump(plan, source, src_cat, tconn, schemas)
-        else:
-            plan = _defer_not_null(plan, tconn)
+        if note:
+            plan = replace(plan, notes=(*plan.notes, note))
+        plan = _defer_not_null(plan, tconn)
         if dry_run or not plan.statements:
             return PushResult(plan, applied=False, remaining=plan.diff)
         history = _history_table(src_cat) if not (plan.held_back or plan.refused) else None
@@ -144,22 +304,7 @@ def push(
             if history is not None:
                 _copy_history(sconn, tconn, history)
 
-        try:
-            _apply(tconn, plan, copy_history)
-        except PushFailed as exc:
-            if plan.script is None:
-                raise
-            plan = replace(  # pg_dump wrote what QA's older server does not take
-                plan,
-                method="catalog",
-                script=None,
-                notes=(
-                    *plan.notes,
-                    f"QA's server refused pg_dump's script ({exc.message}); "
-                    "the schema was built from the catalog instead",
-                ),
-            )
-            _apply(tconn, plan, copy_history)
+        _apply(tconn, plan, copy_history)
         remaining = diff(src_cat, read_catalog(tconn), schemas=schemas)
     notes = (f"copied production's Prisma migration history ({history}) along",) if history else ()
     return PushResult(plan, applied=True, remaining=remaining, notes=notes)
@@ -201,27 +346,6 @@ def _copy_history(
             into.write(block)
 
 
-def _with_dump(
-    plan: PushPlan,
-    source: Endpoint,
-    src_cat: Catalog,
-    tconn: psycopg.Connection[Any],
-    schemas: tuple[str, ...],
-) -> PushPlan:
-    tool = dump.find_pg_dump(src_cat.major_version)
-    if tool is None:
-        note = (
-            f"no pg_dump {src_cat.major_version} or newer on this machine: the schema is built "
-            "from the catalog, without policies, comments and grants; for those, "
-            + dump.missing_pg_dump(src_cat.major_version)
-        )
-        return replace(plan, notes=(*plan.notes, note))
-    settings = [str(r[0]) for r in tconn.execute("SELECT name FROM pg_catalog.pg_settings")]
-    script = dump.clean(dump.dump_schema(source, tool, schemas), settings)
-    note = f"QA is empty: the whole schema comes from {tool.label}"
-    return replace(plan, method="pg_dump", script=script, notes=(*plan.notes, note))
-
-
 def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
     """Leave out SET NOT NULL on a new column of a table that holds rows (they have no value)."""
     tables = {s.needs_empty for s in plan.steps if s.needs_empty is not None}
@@ -250,32 +374,45 @@ def _defer_not_null(plan: PushPlan, conn: psycopg.Connection[Any]) -> PushPlan:
 
 #: SQLSTATEs of a statement naming an object the push has not made yet (undefined
 #: object, table, function, schema, column): it is tried again after the others.
-_NOT_YET = frozenset({"42704", "42P01", "42883", "3F000", "42703"})
+_NOT_YET = NOT_YET
 
 
 def _apply(
     conn: psycopg.Connection[Any], plan: PushPlan, then: Callable[[], None] = lambda: None
-) -> None:
+) -> list[str]:
     """Run the push: new enum labels first (committed: PostgreSQL lets no statement use a
-    label added in the same transaction), then everything else in one transaction."""
+    label added in the same transaction), then everything else in one transaction, or in
+    as many as QA's lock table needs (``plan.budget`` statements each); return notes."""
     labels = [s for s in plan.steps if s.phase is ddl.Phase.ENUM_LABEL]
     rest = [s for s in plan.steps if s.phase is not ddl.Phase.ENUM_LABEL]
+    size = plan.budget if plan.budget and len(rest) > plan.budget else len(rest) or 1
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)] or [[]]
     conn.autocommit = False
     try:
         if labels and plan.script is None:
             with conn.transaction():
                 _run_all(conn, labels, "")
-        kept = f" (apart from {len(labels)} enum label(s) added first)" if labels else ""
-        with conn.transaction():
-            # function bodies may name tables created later in the same push
-            conn.execute("SET LOCAL check_function_bodies = off")
-            if plan.script is not None:
-                _run_all(conn, [plan.script], kept)
-            else:
-                _run_all(conn, rest, kept)
-            then()
+        for n, chunk in enumerate(chunks):
+            kept = f" (apart from {len(labels)} enum label(s) added first)" if labels else ""
+            if n:
+                kept = f" since its transaction {n + 1} of {len(chunks)} (run it again to finish)"
+            with conn.transaction():
+                # function bodies may name tables created later in the same push
+                conn.execute("SET LOCAL check_function_bodies = off")
+                if plan.script is not None:
+                    _run_all(conn, [plan.script], kept)
+                else:
+                    _run_all(conn, chunk, kept)
+                if n == len(chunks) - 1:
+                    then()
     finally:
         conn.autocommit = True
+    if len(chunks) > 1:
+        return [
+            f"applied in {len(chunks)} transactions, to stay within QA's lock table "
+            "(max_locks_per_transaction); a push stopped part-way is completed by running it again"
+        ]
+    return []
 
 
 def _run_all(conn: psycopg.Connection[Any], steps: Sequence[Step | str], kept: str) -> None:

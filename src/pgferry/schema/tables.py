@@ -286,6 +286,12 @@ def _local_changes(table: Name, s: Column, d: Column, depth: int) -> list[Differ
     return out
 
 
+_DEFAULT = 'pg_catalog."default"'
+
+
+_DEFAULT = 'pg_catalog."default"'
+
+
 def _column_changes(table: Name, s: Column, d: Column, source: Catalog) -> list[Difference]:
     out: list[Difference] = []
     name = f"{table}.{quote_ident(s.name)}"
@@ -299,6 +305,14 @@ def _column_changes(table: Name, s: Column, d: Column, source: Catalog) -> list[
             )
         )
 
+    if s.type == d.type and s.collation != d.collation:
+        changed(
+            Severity.WARNING,
+            f"collation {s.collation or 'the default'} in production, "
+            f"{d.collation or 'the default'} in QA",
+            "copies values; QA sorts and compares them (and enforces unique keys) its own way",
+            (ddl.set_type(table, s.name, f"{s.type} COLLATE {s.collation or _DEFAULT}"),),
+        )
     if s.type != d.type:
         copy = casts.classify(s, d)  # production -> QA: what a copy does
         push = casts.classify(d, s)  # QA -> production: what changing QA's type does

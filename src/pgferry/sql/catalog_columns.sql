@@ -13,7 +13,14 @@ SELECT a.attrelid AS table_oid,
        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr,
        a.attgenerated::text AS generated,
        a.attidentity::text AS identity,
-       a.attinhcount > 0 AS inherited
+       a.attinhcount > 0 AS inherited,
+       -- a collation other than the type's own, as COLLATE names it
+       CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
+           (SELECT pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname)
+              FROM pg_catalog.pg_collation co
+              JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+             WHERE co.oid = a.attcollation)
+       END AS collation
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

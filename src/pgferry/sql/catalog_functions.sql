@@ -25,7 +25,8 @@ SELECT n.nspname AS schema,
                    FROM pg_catalog.pg_aggregate a
                   WHERE a.aggfnoid = p.oid AND a.aggkind = 'n')
        END AS definition,
-       x.extname AS extension
+       x.extname AS extension,
+       pg_catalog.oidvectortypes(p.proargtypes) AS arg_types
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 LEFT JOIN pg_catalog.pg_depend d
