@@ -8,10 +8,10 @@ import click
 from rich.markup import escape as esc
 
 from .. import endpoints
-from ..catalog import read_catalog
 from ..errors import ExitCode, RefusedError
 from ..plan import Severity
-from ..schema import SchemaDiff, diff
+from ..schema import SchemaDiff
+from ..schema.compare import compared
 from ..schema.push import PushPlan, PushResult, push
 from . import render
 from .options import json_option, schema_option
@@ -20,6 +20,18 @@ _FROM = click.option(
     "--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL). Only read."
 )
 _TO = click.option("--to", "to_url", metavar="URL", help="QA (default: $QA_DATABASE_URL).")
+
+_NO_GRANTS = click.option(
+    "--no-grants",
+    is_flag=True,
+    help="Leave privileges (GRANT/REVOKE, default privileges) out of the comparison and push.",
+)
+_ACROSS = click.option(
+    "--across-servers",
+    is_flag=True,
+    help="Compare production's and QA's servers directly instead of restoring production's "
+    "schema into a scratch database on QA's server (less exact across versions).",
+)
 
 _MARK = {
     Severity.BLOCKING: "[red]✗ blocking[/]",
@@ -41,40 +53,61 @@ def schema_group() -> None:
 @click.option(
     "--exit-code",
     is_flag=True,
-    help="Exit with 1 when there are differences (like git diff --exit-code).",
+    help="Exit with 1 when there is something to act on: a blocking or warning difference "
+    "(like git diff --exit-code).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="With --exit-code, informational differences (extension versions, column order, "
+    "comments) count too.",
+)
+@_NO_GRANTS
+@_ACROSS
 def diff_command(
     from_url: str | None,
     to_url: str | None,
     schemas: tuple[str, ...],
     as_json: bool,
     exit_code: bool,
+    strict: bool,
+    no_grants: bool,
+    across_servers: bool,
 ) -> None:
     """List how QA's schema differs from production's, and what each difference means.
 
-    Every difference is classed: blocking (pgferry migrate refuses to start),
-    warning (the copy runs, something behaves differently), or info.  Exit
-    codes: 0 (or, with --exit-code, 0 no differences and 1 differences); 4 a
+    Production's schema is dumped by pg_dump and restored into a scratch database
+    on QA's own server (dropped afterwards), so both sides are written by the same
+    server version: no false drift.  Every object kind pg_dump knows is compared,
+    row-level security, policies, grants, rules, casts and comments included.
+    Where QA's role may not create databases, the servers are compared directly
+    and the output says so.  Every difference is classed: blocking (pgferry
+    migrate refuses to start), warning (the copy runs, something behaves
+    differently), or info.  Exit codes: 0 (or, with --exit-code, 0 nothing to act
+    on and 1 blocking or warning differences; info counts only with --strict); 4 a
     connection failed; 2 bad arguments.
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
     schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
-    with (
-        endpoints.connect(src, read_only=True, autocommit=True) as sconn,
-        endpoints.connect(dst, read_only=True, autocommit=True) as tconn,
-    ):
-        found = diff(read_catalog(sconn), read_catalog(tconn), schemas=schemas)
+    with compared(
+        src, dst, schemas=schemas, with_grants=not no_grants, exact=not across_servers
+    ) as cmp:
+        found = cmp.diff
     if as_json:
         render.print_json(found.to_dict())
     else:
         show_diff(found)
-    if exit_code and found:
+    if exit_code and found.actionable(strict=strict):
         raise click.exceptions.Exit(int(ExitCode.FOUND))
 
 
 def show_diff(found: SchemaDiff) -> None:
     out = render.console()
+    for note in found.notes:
+        out.print(f"[dim]note: {esc(note)}[/]")
+    if found.mode:
+        out.print(f"[dim]compared: {esc(found.mode)}[/]")
     if not found:
         out.print("[green]no differences: QA's schema matches production's[/]")
         return
@@ -105,8 +138,11 @@ def show_diff(found: SchemaDiff) -> None:
 @click.option(
     "--no-pg-dump",
     is_flag=True,
-    help="Build an empty QA's schema from the catalog instead of pg_dump.",
+    help="Build every statement from the catalogs instead of pg_dump's archive (leaves out "
+    "row-level security, policies, grants, rules and casts).",
 )
+@_NO_GRANTS
+@_ACROSS
 @json_option
 def push_command(
     from_url: str | None,
@@ -116,15 +152,21 @@ def push_command(
     yes: bool,
     allow_drop: bool,
     no_pg_dump: bool,
+    no_grants: bool,
+    across_servers: bool,
     as_json: bool,
 ) -> None:
     """Make QA's schema match production's, in one transaction.
 
-    Prints the SQL first, ordered so that types come before tables and tables
-    before constraints.  Additive by default; what drops or narrows data runs
-    only with --allow-drop.  An empty QA gets production's whole schema from a
-    pg_dump at least as new as production.  Exit codes: 0 done (or nothing to
-    do); 6 refused (no confirmation); 7 a statement failed (QA unchanged).
+    Prints the SQL first, in pg_dump's dependency order.  Every object QA lacks is
+    created by pg_dump's own SQL (row-level security, policies, grants for roles
+    QA has, comments and all); pgferry writes only column changes, enum labels
+    and sequence bounds itself.  What QA's server cannot hold (a newer feature)
+    is named before anything runs, with what depends on it.  Additive by default;
+    what drops or narrows data runs only with --allow-drop.  A schema too big for
+    QA's lock table is pushed in several transactions (rerun to finish one that
+    stopped).  Exit codes: 0 done (or nothing to do); 6 refused (no
+    confirmation); 7 a statement failed (QA unchanged).
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
@@ -138,6 +180,8 @@ def push_command(
             allow_drop=allow_drop,
             schemas=schemas,
             use_pg_dump=not no_pg_dump,
+            grants=not no_grants,
+            exact=not across_servers,
         )
 
     preview = run(True)
@@ -175,7 +219,7 @@ def show_plan(plan: PushPlan) -> None:
     if not plan.statements:
         out.print("[green]nothing to do: QA's schema matches production's[/]")
         return
-    out.print(f"[bold]-- {len(plan.steps)} change(s), by {plan.method}, in one transaction[/]")
+    out.print(f"[bold]-- {plan.size} change(s), by {plan.method}[/]")
     for text in plan.statements:
         out.print(
             text if text.endswith(";") or "\n" in text else text + ";", markup=False, soft_wrap=True

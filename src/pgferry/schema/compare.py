@@ -262,7 +262,7 @@ def merge(
         if key is not None:
             by_key.setdefault(key, []).append(i)
     fixes: dict[int, list[Step]] = {}
-    explained_tables = {_owner(d) for d in found} - {None}
+    explained = {name for d in found for name in _owners(d)}
     extra: list[Difference] = []
     table_of_missing = {
         d.name.replace('"', ""): i
@@ -286,24 +286,26 @@ def merge(
         if c.change is Change.MISSING and owner in table_of_missing:
             fixes.setdefault(table_of_missing[owner], []).extend(steps)
             continue
-        if c.change is Change.CHANGED and e.kind in ent.ALTERED and owner in explained_tables:
-            continue  # a column difference says what differs, and alters it
+        whole = f"{e.schema}.{e.name}" if e.schema else e.name
+        if c.change is Change.CHANGED and e.kind in ent.ALTERED and whole in explained:
+            continue  # a column (label, bound) difference says what differs, and alters it
         d = ent.describe(c)
         extra.append(d if d.refused else replace(d, fix=tuple(steps)))
     merged = [replace(d, fix=tuple(fixes[i])) if i in fixes else d for i, d in enumerate(found)]
     return merged + extra
 
 
-def _owner(d: Difference) -> str | None:
-    """The table a catalog difference is about, without quotes (``public.t``)."""
-    if d.table is not None:
-        return str(d.table).replace('"', "")
-    if d.kind not in ("column", "table"):
-        return None
+def _owners(d: Difference) -> set[str]:
+    """The objects a catalog difference is about, without quotes: ``public.t`` for a column
+    of it, ``public.status`` for one of its labels."""
     name = d.name.replace('"', "")
-    if " (" in name:  # 'public.t (column order)'
-        return name.split(" (", 1)[0]
-    return name.rsplit(".", 1)[0] if d.kind == "column" else name
+    out = {name, name.split(" (", 1)[0], name.split(" on ", 1)[-1]}
+    if d.table is not None:
+        out.add(str(d.table).replace('"', ""))
+    if d.kind in ("column", "enum label"):
+        out.add(name.rsplit(".", 1)[0])
+        out.add(name.split(" ", 1)[0].rsplit(".", 1)[0])
+    return out
 
 
 def _fix(c: ent.EntryChange, reference: Archive, qa: Archive, settings: list[str]) -> list[Step]:
