@@ -152,16 +152,18 @@ def test_labels_keep_productions_order(prod: Database, qa: Database) -> None:
 
 def test_an_empty_qa_where_pg_dump_writes_what_qa_cannot_read(prod: Database, qa: Database) -> None:
     """pg_dump 18 writes a child's own NOT NULL on an inherited column as a table constraint
-    (``NOT NULL v``), which PostgreSQL 15 cannot parse: the catalog builds it instead."""
+    (``NOT NULL v``), which PostgreSQL 15 cannot parse: it becomes ALTER ... SET NOT NULL."""
     prod.execute(
         "CREATE TABLE a_par (id int, v int); CREATE TABLE b_kid (w int) INHERITS (a_par);"
         "ALTER TABLE b_kid ALTER COLUMN v SET NOT NULL"
     )
     result = push(pgferry.parse(prod.url), pgferry.parse(qa.url))
     assert result.remaining is not None and not result.remaining
-    if prod.server.major >= 18 > qa.server.major:
-        assert result.plan.method == "catalog"
-        assert any("refused pg_dump's script" in n for n in result.plan.notes)
+    assert result.plan.method == "pg_dump"  # no fallback to the catalog: nothing was refused
+    assert not result.plan.refused
+    assert qa.scalar(
+        "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'b_kid'::regclass AND attname = 'v'"
+    )
 
 
 def test_virtual_generated_columns_need_postgresql_18_in_qa(prod: Database, qa: Database) -> None:

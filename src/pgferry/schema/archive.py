@@ -101,7 +101,8 @@ class Entry:
             return f"{self.schema}.{_first_word(self.name)}"
         if self.kind in ("ROW SECURITY", "TABLE"):
             return f"{self.schema}.{self.name}"
-        return None
+        m = _OWNER.match(self.sql)  # an identity sequence, an index, a comment on a column
+        return m.group("table") if m else None
 
 
 @dataclass(frozen=True)
@@ -366,3 +367,44 @@ def stored_for_older(entry: Entry) -> tuple[Entry, list[str]]:
     if not changed:
         return entry, []
     return replace(entry, sql="\n".join(out)), changed
+
+
+_OWNER = re.compile(
+    r"^(?:ALTER TABLE (?:ONLY )?|CREATE (?:UNIQUE )?INDEX \S+ ON (?:ONLY )?"
+    r"|COMMENT ON COLUMN |GRANT .*? ON TABLE )(?P<table>(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+)\."
+    r"(?:\"(?:[^\"]|\"\")+\"|[^\s.(]+))"
+)
+_TABLE_HEAD = re.compile(r"^CREATE (?:UNLOGGED |FOREIGN )?TABLE (?P<table>\S+) \($")
+_NOT_NULL_LINE = re.compile(
+    r"^\s+(?:CONSTRAINT \S+ )?NOT NULL (?P<col>\S+?)(?P<tail> NO INHERIT)?,?$"
+)
+
+
+def not_null_for_older(entry: Entry) -> tuple[Entry, list[str]]:
+    """*entry* without PostgreSQL 18's table-level ``NOT NULL col`` lines (a child's own NOT
+    NULL on an inherited column), which older servers cannot parse: each becomes an
+    ``ALTER TABLE ONLY ... SET NOT NULL`` after the CREATE TABLE; and the columns moved."""
+    if entry.kind != "TABLE" or "NOT NULL" not in entry.sql:
+        return entry, []
+    lines = entry.sql.splitlines()
+    head = _TABLE_HEAD.match(lines[0]) if lines else None
+    if head is None:
+        return entry, []
+    kept: list[str] = []
+    moved: list[str] = []
+    inside = True
+    for line in lines:
+        if inside and line.startswith(")"):
+            inside = False
+            if kept and kept[-1].endswith(","):
+                kept[-1] = kept[-1][:-1]
+        m = _NOT_NULL_LINE.match(line) if inside else None
+        if m:
+            moved.append(m.group("col"))
+            continue
+        kept.append(line)
+    if not moved:
+        return entry, []
+    table = head.group("table")
+    extra = [f"ALTER TABLE ONLY {table} ALTER COLUMN {col} SET NOT NULL;" for col in moved]
+    return replace(entry, sql="\n".join([*kept, "", *extra])), moved

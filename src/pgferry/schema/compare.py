@@ -82,6 +82,7 @@ def prepare(
         if target_major < 18:
             e, cols = archives.stored_for_older(e)
             stored += [f"{e.schema}.{e.name}.{c}" for c in cols]
+            e, _ = archives.not_null_for_older(e)
         kept, absent = grants.for_roles(e, roles)
         missing |= absent
         if kept is not None:
@@ -271,6 +272,12 @@ def merge(
     }
     for c in changes:
         e = c.entry
+        owner = e.table.replace('"', "") if e.table else None
+        if c.change is Change.CHANGED and owner in table_of_missing and c.source is not None:
+            # a name QA's other table still holds (its identity sequence): made anew with it
+            steps = ent.create_steps([c.source], reference, settings)
+            fixes.setdefault(table_of_missing[owner], []).extend(steps)
+            continue
         steps = _fix(c, reference, qa, settings)
         key = ent.match_key(e.kind, e.schema, e.name)
         hits = [i for i in by_key.get(key, []) if found[i].change is c.change] if key else []
@@ -282,7 +289,6 @@ def merge(
                         found[i] = replace(found[i], refused=None)
                     steps = []
             continue
-        owner = e.table.replace('"', "") if e.table else None
         if c.change is Change.MISSING and owner in table_of_missing:
             fixes.setdefault(table_of_missing[owner], []).extend(steps)
             continue

@@ -174,13 +174,15 @@ def push(
         )
     with compared(source, target, schemas=schemas, with_grants=grants, exact=exact) as cmp:
         plan = _plan(cmp, allow_drop=allow_drop)
+        if not plan.entries:
+            with connect(target, autocommit=True) as tconn:
+                plan = _defer_not_null(plan, tconn)
         if dry_run or not plan.size:
             return PushResult(plan, applied=False, remaining=cmp.diff)
         with (
             connect(source, read_only=True, autocommit=True) as sconn,
             connect(target, autocommit=True) as tconn,
         ):
-            plan = plan if plan.entries else _defer_not_null(plan, tconn)
             history = (
                 _history_table(cmp.source_catalog) if not (plan.held_back or plan.refused) else None
             )
