@@ -294,8 +294,19 @@ def merge(
             continue
         whole = f"{e.schema}.{e.name}" if e.schema else e.name
         if c.change is Change.CHANGED and e.kind in ent.ALTERED and whole in explained:
-            continue  # a column (label, bound) difference says what differs, and alters it
+            # a column (label, bound) difference says what differs, and alters it; what
+            # production runs after its CREATE (SET STATISTICS, FORCE ROW LEVEL SECURITY)
+            # and QA does not is run too
+            more = _later_statements(c.target, c.source) if c.source and c.target else None
+            if more is not None:
+                extra.append(_runs_also(c, more, reference, settings))
+            continue
         d = ent.describe(c)
+        if d.refused and c.source is not None and c.target is not None:
+            added = _added(c.target, c.source)  # FORCE ROW LEVEL SECURITY, SET STATISTICS...
+            if added is not None:
+                extra.append(_runs_also(c, added, reference, settings))
+                continue
         extra.append(d if d.refused else replace(d, fix=tuple(steps)))
     merged = [replace(d, fix=tuple(fixes[i])) if i in fixes else d for i, d in enumerate(found)]
     return merged + extra
@@ -333,6 +344,28 @@ def _fix(c: ent.EntryChange, reference: Archive, qa: Archive, settings: list[str
     if added is not None:  # production says more (CLUSTER ON after a key): say only that
         return ent.create_steps([added], reference, settings)
     return [*ent.drop_steps(c.target, qa), *ent.create_steps([c.source], reference, settings)]
+
+
+def _runs_also(
+    c: ent.EntryChange, more: Entry, reference: Archive, settings: list[str]
+) -> Difference:
+    return replace(
+        ent.describe(c),
+        refused=None,
+        detail=f"production also runs: {' '.join(more.sql.split())[:200]}",
+        migrate="copies rows regardless; schema push runs the same statements",
+        fix=tuple(ent.create_steps([more], reference, settings)),
+    )
+
+
+def _later_statements(target: Entry, source: Entry) -> Entry | None:
+    """The statements after *source*'s first (its CREATE) that *target* lacks."""
+    theirs = set(_statements(target.sql))
+    parts = [p for p in source.sql.split(";\n") if p.strip()][1:]
+    rest = [p.strip().rstrip(";") for p in parts if " ".join(p.split()).rstrip(";") not in theirs]
+    if not rest:
+        return None
+    return replace(source, sql=";\n".join(rest) + ";")
 
 
 def _statements(text: str) -> list[str]:

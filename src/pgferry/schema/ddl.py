@@ -335,6 +335,7 @@ def add_column(table: Name, col: Column, catalog: Catalog) -> list[Step]:
                 sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
                     table.ident, column_definition(col, table, catalog)
                 ),
+                depth=2 * col.position,  # in production's column order
             )
         ]
     nullable = replace(col, not_null=False)
@@ -344,13 +345,14 @@ def add_column(table: Name, col: Column, catalog: Catalog) -> list[Step]:
             sql.SQL("ALTER TABLE {} ADD COLUMN {}").format(
                 table.ident, column_definition(nullable, table, catalog)
             ),
+            depth=2 * col.position,
         ),
         Step(
             Phase.COLUMN,
             sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL").format(
                 table.ident, sql.Identifier(col.name)
             ),
-            depth=1,
+            depth=2 * col.position + 1,
             needs_empty=table,
         ),
     ]
