@@ -1,9 +1,11 @@
 """An empty QA gets production's whole schema: ``schema push``, then ``migrate``, then
 ``schema diff`` finds nothing and the data are equal, over every corpus in ../shared/corpora.
 
-Both ways of building it are run: pg_dump (the default for an empty QA) and the
-catalog (what pgferry falls back on without a new enough pg_dump, and what it
-uses for a QA that exists already).
+Both ways of building it are run: pg_dump's archive (the default) and the catalog
+(``--no-pg-dump``, and what pgferry falls back on without a new enough pg_dump).  After
+the archive's push, QA's schema equals, object for object as pg_dump splits it, the schema
+pg_restore itself makes from production's archive on QA's server, and a second push has
+nothing to do.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pgferry
 from pgferry.schema.push import push
 from tests.migrate_support import assert_same_content, run_migrate, sequences_healthy
 from tests.pgtest import Server
+from tests.schema_support import objects, restored_by_pg_restore
 from tests.test_migrate_corpora import CASES, _loader
 from tests.test_schema import schema_diff
 
@@ -41,6 +44,13 @@ def test_push_into_an_empty_qa_then_migrate(
     pushed = push(src, dst, use_pg_dump=method == "pg_dump")
     assert pushed.plan.method == method
     assert pushed.applied
+    if method == "pg_dump":
+        assert not pushed.remaining, [d.to_dict() for d in pushed.remaining.differences]  # type: ignore[union-attr]
+        oracle = restored_by_pg_restore(prod, qa_server)
+        mine, theirs = objects(qa), objects(oracle)
+        assert sorted(set(mine) ^ set(theirs)) == []
+        assert [k for k in mine if mine[k] != theirs[k]] == []
+        assert push(src, dst).plan.size == 0
 
     report = run_migrate(prod.url, qa.url)
     assert report.ok, report.to_dict()

@@ -334,8 +334,9 @@ def clean(script: str, target_settings: Collection[str]) -> str:
 
     Drops ``\\restrict`` lines (psql meta-commands of 2025's releases), ``SET``
     lines naming a setting QA's server does not have (``transaction_timeout``
-    before 17), the comment on the ``public`` schema (only its owner may set
-    it), and makes ``CREATE SCHEMA`` idempotent (``public`` exists already).
+    before 17), and makes ``CREATE SCHEMA`` idempotent (``public`` exists already).
+    A statement QA's role may not run (the comment on ``public``, say) is not cut here:
+    it is refused on its own and named.
     """
     known = {s.lower() for s in target_settings}
     out: list[str] = []
@@ -344,8 +345,6 @@ def clean(script: str, target_settings: Collection[str]) -> str:
             continue
         m = _SET.match(line)
         if m and m.group(1).lower() not in known:
-            continue
-        if line.startswith("COMMENT ON SCHEMA public IS"):
             continue
         out.append(_CREATE_SCHEMA.sub("CREATE SCHEMA IF NOT EXISTS ", line))
     return "\n".join(out) + "\n"
