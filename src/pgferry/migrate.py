@@ -359,9 +359,9 @@ def _push_schema(
     result = push(source, target, dry_run=dry_run, schemas=tuple(options.schemas))
     statements = result.plan.statements
     if dry_run:
-        log.note(f"schema push would run {len(result.plan.steps)} statements first")
+        log.note(f"schema push would run {result.plan.size} statements first")
     elif statements:
-        log.note(f"schema push: {len(result.plan.steps)} statements applied ({result.plan.method})")
+        log.note(f"schema push: {result.plan.size} statements applied ({result.plan.method})")
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
     return result
