@@ -12,6 +12,7 @@ system packages, the pip wheels), client-only packages in the usual places (Debi
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import os
 import re
@@ -64,8 +65,9 @@ def _version(path: Path) -> tuple[int, int] | None:
     return None
 
 
+@functools.cache
 def find_tools(name: str) -> list[Tool]:
-    """Every *name* binary found, newest first."""
+    """Every *name* binary found, newest first (looked for once per process)."""
     paths: list[Path] = [inst.tool(name) for inst in find_installations()]
     for pattern in _CLIENT_DIRS:
         paths += [Path(d) / name for d in glob.glob(pattern)]

@@ -118,9 +118,11 @@ class Archive:
     by_key: dict[tuple[str, str, str], Entry] = field(
         default_factory=dict, compare=False, init=False, repr=False
     )
+    position: dict[int, int] = field(default_factory=dict, compare=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_key.update({e.key: e for e in self.entries})
+        self.position.update({e.id: i for i, e in enumerate(self.entries)})
 
     def script(
         self, entries: Iterable[Entry], *, target_settings: Collection[str] | None = None
@@ -129,9 +131,8 @@ class Archive:
         settings it needs; cleaned for QA's server when *target_settings* (the names of
         the settings it has) is given."""
         given = list(entries)
-        wanted = {e.id: e for e in given if e.id}
-        chosen = [wanted[e.id] for e in self.entries if e.id in wanted]
-        chosen += [e for e in given if not e.id]  # not in the list (never seen): last
+        last = len(self.entries)  # an entry not in the list (never seen) goes last
+        chosen = sorted(given, key=lambda e: self.position.get(e.id, last) if e.id else last)
         lines = list(self.preamble)
         current: dict[str, str] = {}
         for e in chosen:

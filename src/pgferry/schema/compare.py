@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,7 +50,8 @@ class Comparison:
     """Everything one comparison read: the diff, and what a push needs to act on it."""
 
     diff: SchemaDiff
-    source_catalog: Catalog  # production's
+    #: production's: as restored on QA's server in the exact mode, as it is across servers
+    source_catalog: Catalog
     target_catalog: Catalog  # QA's
     production: Archive  # prepared for QA's server
     target_settings: list[str]
@@ -60,6 +62,7 @@ class Comparison:
     reference_catalog: Catalog | None = None
     budget: int = 800
     target_endpoint: Endpoint | None = None
+    source_major: int = 0  # production's server
 
 
 def settings_of(conn: psycopg.Connection[Any]) -> list[str]:
@@ -110,27 +113,36 @@ def compared(
     with_grants: bool = True,
     exact: bool = True,
 ) -> Iterator[Comparison]:
-    """Compare (see the module's text); the archives live until the block ends."""
+    """Compare (see the module's text); the archives live until the block ends.
+
+    pg_dump runs beside the work on QA's server (two threads: the dumps are other
+    processes), so the exact mode costs little more than its restore.
+    """
     with (
         tempfile.TemporaryDirectory(prefix="pgferry-schema-") as tmp,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="pgferry-dump") as pool,
         connect(source, read_only=True, autocommit=True) as sconn,
         connect(target, autocommit=True) as tconn,
     ):
         refuse_same_database(server_identity(sconn), server_identity(tconn), target)
-        src_cat, dst_cat = read_catalog(sconn), read_catalog(tconn)
+        source_major = int(sconn.info.server_version) // 10000
+        newest = max(source_major, int(tconn.info.server_version) // 10000)
+
+        def dump(endpoint: Endpoint, name: str, label: str) -> Future[Archive]:
+            path = Path(tmp) / f"{name}.dump"
+            return pool.submit(
+                archives.dump, endpoint, newest, path, schemas=schemas, grants=with_grants,
+                label=label,
+            )  # fmt: skip
+
+        raw_job, qa_job = dump(source, "production", "production"), dump(target, "qa", "QA")
+        dst_cat = read_catalog(tconn)
         settings, roles = settings_of(tconn), roles_of(tconn)
         budget = lock_budget(tconn)
-        newest = max(src_cat.major_version, dst_cat.major_version)
-        raw = archives.dump(
-            source, newest, Path(tmp) / "production.dump", schemas=schemas, grants=with_grants
-        )
-        production, notes, missing = prepare(raw, dst_cat.major_version, roles)
-        qa = archives.dump(
-            target, newest, Path(tmp) / "qa.dump", schemas=schemas, grants=with_grants, label="QA"
-        )
+        production, notes, missing = prepare(raw_job.result(), dst_cat.major_version, roles)
         comparison = Comparison(
             SchemaDiff(()),
-            src_cat,
+            dst_cat,  # replaced below: production's, as the comparison read it
             dst_cat,
             production,
             settings,
@@ -138,6 +150,7 @@ def compared(
             missing_roles=missing,
             budget=budget,
             target_endpoint=target,
+            source_major=source_major,
         )
         if exact:
             with scratch_database(target) as made:
@@ -150,23 +163,17 @@ def compared(
                         rehearsal = apply_entries(
                             scratch, production, production.entries, settings, budget=budget
                         )
+                        ref_job = dump(made.endpoint, "scratch", "the scratch database")
                         ref_cat = read_catalog(scratch)
-                    reference = archives.dump(
-                        made.endpoint,
-                        newest,
-                        Path(tmp) / "scratch.dump",
-                        schemas=schemas,
-                        grants=with_grants,
-                        label="the scratch database",
-                    )
+                    reference = ref_job.result()
                     comparison.rehearsal = rehearsal
                     comparison.reference = reference
-                    comparison.reference_catalog = ref_cat
+                    comparison.reference_catalog = comparison.source_catalog = ref_cat
                     comparison.diff = build(
                         ref_cat,
                         dst_cat,
                         reference,
-                        qa,
+                        qa_job.result(),
                         production,
                         settings,
                         schemas,
@@ -180,11 +187,13 @@ def compared(
                     f"compared across servers (the less exact mode): {made.reason}; drift in "
                     "how each server version writes views, checks and functions may show"
                 )
+        src_cat = read_catalog(sconn)
         comparison.reference = production
-        comparison.reference_catalog = src_cat
+        comparison.reference_catalog = comparison.source_catalog = src_cat
         comparison.diff = build(
-            src_cat, dst_cat, production, qa, production, settings, schemas, ACROSS, None, notes
-        )
+            src_cat, dst_cat, production, qa_job.result(), production, settings, schemas, ACROSS,
+            None, notes,
+        )  # fmt: skip
         yield comparison
 
 

@@ -158,7 +158,7 @@ def create_steps(
     entries: Iterable[Entry], archive: Archive, target_settings: Collection[str]
 ) -> list[Step]:
     """The statements that create *entries*, with the session settings each needs."""
-    order = {e.id: i for i, e in enumerate(archive.entries)}
+    order = archive.position
     steps = []
     for e in entries:
         text = archive.script([e], target_settings=target_settings)
@@ -171,7 +171,7 @@ def create_steps(
 def drop_steps(entry: Entry, archive: Archive) -> list[Step]:
     """What removes *entry* from QA (pg_restore's own DROP, or the undoing of a comment,
     a grant or row-level security, which have none)."""
-    order = next((i for i, e in enumerate(archive.entries) if e.id == entry.id), 0)
+    order = archive.position.get(entry.id, 0)
     texts: list[str]
     if entry.kind == "COMMENT":
         head = entry.sql.split(" IS ", 1)[0]

@@ -255,7 +255,7 @@ def _remaining(
     assert cmp.reference is not None and cmp.reference_catalog is not None
     assert cmp.target_endpoint is not None
     with tempfile.TemporaryDirectory(prefix="pgferry-schema-") as tmp:
-        major = max(cmp.source_catalog.major_version, cmp.target_catalog.major_version)
+        major = max(cmp.source_major, cmp.target_catalog.major_version)
         qa = archives.dump(
             cmp.target_endpoint,
             major,
