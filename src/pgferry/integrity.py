@@ -1,6 +1,10 @@
 """QA's own integrity: foreign keys present, validated and without orphans, and a new
 row that takes every default can be created in each table (always rolled back).
 
+A foreign key production itself holds ``NOT VALID`` is production's state, copied
+as it is: QA keeps it ``NOT VALID`` too, and its orphans (production's rows) are
+counted as information, not as a failure.
+
 Used by ``verify``, at the end of ``migrate``, and by ``doctor``.
 """
 
@@ -17,23 +21,48 @@ from psycopg import sql
 from .catalog import Catalog, Constraint, Name
 from .catalog import Sequence as CatalogSequence
 
+#: The status of a key QA holds NOT VALID because production holds it so.
+NOT_VALID_IN_PRODUCTION = "not valid in production too"
+
 
 @dataclass(frozen=True)
 class ForeignKeyCheck:
     table: Name
     name: str
-    status: str  # "ok", "not valid", "missing in QA"
+    status: str  # "ok", "not valid", "missing in QA", NOT_VALID_IN_PRODUCTION
     orphans: int = 0
     example: str = ""
+    ref_table: Name | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status in ("ok", NOT_VALID_IN_PRODUCTION)
+
+    @property
+    def as_in_production(self) -> bool:
+        """NOT VALID in QA because production has it NOT VALID: information, not a failure."""
+        return self.status == NOT_VALID_IN_PRODUCTION
+
+    def explain(self) -> str:
+        """What a developer reads about a key kept NOT VALID as production has it."""
+        if self.orphans:
+            rows = f"{self.orphans} row{'s' if self.orphans != 1 else ''}"
+            found = f"{rows} of {self.table} have no parent row"
+            found += f" (e.g. {self.example})" if self.example else ""
+        else:
+            found = "no row breaks it now"
+        return (
+            f"foreign key {self.name} on {self.table} is NOT VALID in production too, so "
+            f"QA keeps it so: {found}. These are production's rows; nothing to fix in QA "
+            "(to have it validated, fix the rows in production and VALIDATE it there: the "
+            "next migrate validates it in QA too)"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "table": str(self.table),
             "constraint": self.name,
+            "references": str(self.ref_table) if self.ref_table else None,
             "status": self.status,
             "orphans": self.orphans,
             "example": self.example,
@@ -111,22 +140,46 @@ def _same_fk(a: Constraint, b: Constraint) -> bool:
     )
 
 
+def production_key(fk: Constraint, prod: Catalog) -> Constraint | None:
+    """Production's foreign key for QA's *fk*: the one of that name on that table, else
+    one on the same columns referencing the same columns (a renamed constraint)."""
+    candidates = [c for c in prod.foreign_keys() if c.table == fk.table]
+    return next((c for c in candidates if c.name == fk.name), None) or next(
+        (c for c in candidates if _same_fk(fk, c)), None
+    )
+
+
+def not_valid_in_production(fk: Constraint, prod: Catalog | None) -> bool:
+    """Production has *fk* too, and holds it NOT VALID: QA keeps it so."""
+    found = production_key(fk, prod) if prod is not None else None
+    return found is not None and not found.validated
+
+
+def orphan_check(conn: psycopg.Connection[Any], fk: Constraint, status: str) -> ForeignKeyCheck:
+    """*fk* with *status*, its orphan rows counted."""
+    n, ex = count_orphans(conn, fk)
+    return ForeignKeyCheck(fk.table, fk.name, status, n, ex, fk.ref_table)
+
+
 def check_foreign_keys(
     conn: psycopg.Connection[Any], qa: Catalog, prod: Catalog | None, tables: set[Name]
 ) -> list[ForeignKeyCheck]:
     """QA's foreign keys on *tables*: present (as in production), validated, no orphans.
 
     A production key counts as present when QA has one of that name or one on
-    the same columns referencing the same columns (a renamed constraint).
+    the same columns referencing the same columns (a renamed constraint).  A key
+    NOT VALID in QA that production holds NOT VALID too is production's state:
+    reported with its orphans, not failed.
     """
     out: list[ForeignKeyCheck] = []
     qa_fks = {(fk.table, fk.name): fk for fk in qa.foreign_keys() if fk.table in tables}
     for fk in qa_fks.values():
         if fk.validated:
-            out.append(ForeignKeyCheck(fk.table, fk.name, "ok"))
+            out.append(ForeignKeyCheck(fk.table, fk.name, "ok", ref_table=fk.ref_table))
+        elif not_valid_in_production(fk, prod):
+            out.append(orphan_check(conn, fk, NOT_VALID_IN_PRODUCTION))
         else:
-            n, ex = count_orphans(conn, fk)
-            out.append(ForeignKeyCheck(fk.table, fk.name, "not valid", n, ex))
+            out.append(orphan_check(conn, fk, "not valid"))
     for fk in prod.foreign_keys() if prod is not None else ():
         if fk.table not in tables or qa.table(fk.table) is None:
             continue

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,15 @@ from . import journal, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, RefusedError
-from .integrity import InsertCheck, check_insert
+from .integrity import (
+    NOT_VALID_IN_PRODUCTION,
+    ForeignKeyCheck,
+    InsertCheck,
+    check_insert,
+    not_valid_in_production,
+    orphan_check,
+    production_key,
+)
 from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
 from .plan import Plan, build_plan, covered_tables
 from .refusals import (
@@ -94,6 +102,8 @@ class MigrateReport:
     sequences: SequenceReport | None = None
     restored_before: int = 0
     not_validated: list[tuple[str, str]] = field(default_factory=list)
+    #: keys production holds NOT VALID, kept so in QA, with their orphans (information)
+    not_valid_in_production: list[ForeignKeyCheck] = field(default_factory=list)
     refreshed: list[Name] = field(default_factory=list)
     not_refreshed: list[tuple[Name, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -146,6 +156,10 @@ class MigrateReport:
             "constraints_not_validated": [
                 {"constraint": n, "reason": r} for n, r in self.not_validated
             ],
+            "constraints_not_valid_in_production": [
+                {**f.to_dict(), "constraint": f"{f.table}.{f.name}", "note": f.explain()}
+                for f in self.not_valid_in_production
+            ],
             "materialized_views_refreshed": [str(n) for n in self.refreshed],
             "materialized_views_not_refreshed": [
                 {"view": str(n), "reason": why} for n, why in self.not_refreshed
@@ -169,8 +183,14 @@ def recover(target: Endpoint) -> journal.RestoreResult:
 
 def _aside(
     plan: Plan, catalog: Catalog, replica: bool, source: Catalog
-) -> tuple[list[Any], list[Any]]:
-    """Foreign keys and triggers to set aside for the load."""
+) -> tuple[list[Constraint], list[Any], list[Constraint]]:
+    """Foreign keys and triggers to set aside for the load, and the keys QA keeps
+    NOT VALID because production holds them so.
+
+    Each key set aside carries, in ``validated``, the state it comes back in:
+    production's, where production has the key (so a key NOT VALID there is
+    never validated in QA, and one valid there is validated again), else QA's own.
+    """
     copied = covered_tables(set(plan.truncate), catalog)
     triggers = [
         trg
@@ -180,18 +200,32 @@ def _aside(
         and _is_own_trigger(trg, catalog)
     ]
     fks = [fk for fk in catalog.foreign_keys() if fk.table in copied or fk.ref_table in copied]
+    as_production = [fk for fk in fks if not_valid_in_production(fk, source)]
     if replica:
         # Foreign-key triggers do not fire for a replica session, so nothing checks
         # the rows: keep only the keys production's snapshot is known to satisfy
-        # (the same validated key there, both tables copied).  The others are set
-        # aside and validated afterwards like in constraints mode, never left
-        # marked valid over rows that break them.
-        fks = [fk for fk in fks if fk.validated and not _holds_in_source(fk, copied, source)]
-    return fks, triggers
+        # (the same validated key there, both tables copied), and those QA already
+        # holds NOT VALID as production does.  The others are set aside and put
+        # back afterwards like in constraints mode, never left marked valid over
+        # rows that break them.
+        fks = [
+            fk
+            for fk in fks
+            if not _holds_in_source(fk, copied, source)
+            and not (not fk.validated and fk in as_production)
+        ]
+    wanted = [replace(fk, validated=_wanted(fk, source)) for fk in fks]
+    return wanted, triggers, as_production
+
+
+def _wanted(fk: Constraint, source: Catalog) -> bool:
+    """Whether QA's *fk* is to be validated after the load: as production has it."""
+    found = production_key(fk, source)
+    return fk.validated if found is None else found.validated
 
 
 def _holds_in_source(fk: Constraint, copied: set[Name], source: Catalog) -> bool:
-    if fk.table not in copied or fk.ref_table not in copied:
+    if not fk.validated or fk.table not in copied or fk.ref_table not in copied:
         return False
     definition = fk.definition.removesuffix(" NOT VALID")
     return any(
@@ -414,7 +448,7 @@ def _load(
     """Set aside -> empty -> copy -> put back; what was set aside comes back even on failure."""
     replica = can_use_replica_role(tconn)
     report.mode = "replica" if replica else "constraints"
-    fks, triggers = _aside(plan, dst_cat, replica, src_cat)
+    fks, triggers, as_production = _aside(plan, dst_cat, replica, src_cat)
     indexes = _deferred_indexes(plan, dst_cat)
     try:
         entries = journal.set_aside(tconn, report.run_id, fks, triggers, indexes)
@@ -449,6 +483,30 @@ def _load(
         )
     log.note(f"put back {len(put_back.restored)} objects")
     report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
+    report.not_valid_in_production = _kept_not_valid(tconn, as_production, dst_cat, put_back)
+    if report.not_valid_in_production:
+        log.note(
+            f"{len(report.not_valid_in_production)} foreign keys NOT VALID in production "
+            "too, kept so"
+        )
+
+
+def _kept_not_valid(
+    tconn: psycopg.Connection[Any],
+    fks: Sequence[Constraint],
+    dst_cat: Catalog,
+    put_back: journal.RestoreResult,
+) -> list[ForeignKeyCheck]:
+    """The keys QA holds NOT VALID as production does, each with its orphans counted
+    (production's rows: information, not a failure).  A partitioned table's key comes
+    back validated (PostgreSQL before 18 has no NOT VALID there) or not at all."""
+    failed = {(e.table, e.name) for e, _ in put_back.not_validated}
+    return [
+        orphan_check(tconn, fk, NOT_VALID_IN_PRODUCTION)
+        for fk in fks
+        if (fk.table, fk.name) not in failed
+        and not ((t := dst_cat.table(fk.table)) is not None and t.kind is RelKind.PARTITIONED)
+    ]
 
 
 def _afterwards(
@@ -514,7 +572,8 @@ def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[N
 def check_counts(report: MigrateReport) -> None:
     """Raise :class:`VerificationFailed` naming every table whose counts differ, every
     foreign key QA's data do not satisfy (left ``NOT VALID``), or every table where a
-    new row would collide."""
+    new row would collide.  Keys production itself holds ``NOT VALID`` (kept so in QA)
+    are production's state, not a failure."""
     bad = [c for c in report.counts if not c.ok]
     if bad:
         listed = ", ".join(f"{c.table} ({c.source_rows} vs {c.target_rows})" for c in bad[:5])

@@ -39,6 +39,16 @@ def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
             not report.not_validated,
             f"foreign keys validated ({len(report.not_validated)} left NOT VALID)",
         ),
+    ]
+    if report.not_valid_in_production:  # production's state, copied: not a failure
+        items.append(
+            (
+                True,
+                f"foreign keys NOT VALID in production too (kept so): "
+                f"{len(report.not_valid_in_production)}",
+            )
+        )
+    items += [
         (
             not failed_inserts,
             f"verify: a new row works in {len(report.inserts) - len(failed_inserts)} of "
@@ -126,6 +136,16 @@ def markdown(report: MigrateReport) -> str:
     if report.not_validated:
         lines += ["", "Foreign keys left NOT VALID (their data do not satisfy them):", ""]
         lines += [f"- `{n}`: {why}" for n, why in report.not_validated]
+    if report.not_valid_in_production:
+        lines += [
+            "",
+            "Foreign keys NOT VALID in production too (kept so; information, not a failure):",
+            "",
+        ]
+        lines += [
+            f"- `{f.table}.{f.name}` ({f.orphans} orphan rows): {f.explain()}."
+            for f in report.not_valid_in_production
+        ]
     return mask("\n".join(lines) + "\n")
 
 

@@ -215,6 +215,10 @@ def migrate_summary(report: MigrateReport) -> None:
                 out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
         for fk_name, why in report.not_validated:
             out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
+        if report.not_valid_in_production:  # production's state, copied: not a failure
+            out.print("foreign keys NOT VALID in production too (kept so), for information:")
+            for fk in report.not_valid_in_production:
+                out.print(f"  {escape(fk.explain())}")
         for done, text in checklist(report):
             out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
         for notice in report.notices:

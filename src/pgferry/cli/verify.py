@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from .. import endpoints
 from ..errors import ExitCode
@@ -49,8 +50,9 @@ def verify_command(
 
     Row counts per table (each side from one snapshot), content checksums with
     --checksums, sequences clear of their data, foreign keys present and
-    validated (orphans counted), and one insert per table that takes every
-    default, always rolled back.  Exit codes: 0 all good, 1 a check failed.
+    validated (orphans counted; a key production itself holds NOT VALID is
+    reported as production's state, not failed), and one insert per table that
+    takes every default, always rolled back.  Exit codes: 0 all good, 1 a check failed.
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
@@ -87,6 +89,11 @@ def _show(report: VerifyReport) -> None:
                 f"[red]sequence {s.name} is behind: next value {s.next_value}, data up to "
                 f"{s.data_extreme} ({s.extreme_at}); fix: pgferry sequences fix[/]"
             )
+    kept = [f for f in report.foreign_keys if f.as_in_production]
+    if kept:  # production's state, copied as it is: not a failure
+        out.print("foreign keys NOT VALID in production too (kept so), for information:")
+        for f in kept:
+            out.print(f"  {escape(f.explain())}")
     for f in report.foreign_keys:
         if not f.ok:
             more = f", {f.orphans} orphan rows, e.g. {f.example}" if f.orphans else ""

@@ -90,10 +90,31 @@ def foreign_key_findings(ctx: Context) -> list[Finding]:
     prod = {(c.table, c.name): c for c in source.foreign_keys()} if source else {}
     tables = {t.name for t in ctx.qa.tables}
     journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind == "fk"}
+    # without production's catalog, a key NOT VALID in QA may be production's own state
+    unsure = (
+        " If production holds this key NOT VALID too, that is production's state and "
+        "pgferry keeps it so (pgferry doctor --from production's URL tells)."
+        if source is None
+        else ""
+    )
     out: list[Finding] = []
     for check in check_foreign_keys(ctx.db, ctx.qa, source, tables):
         key = (check.table, check.name)
         fk = fks.get(key) or prod.get(key)
+        if check.as_in_production and fk is not None and key not in journaled:
+            # production's own state, copied as it is: explained, no VALIDATE offered
+            out.append(
+                Finding(
+                    Severity.INFO,
+                    "foreign key NOT VALID in production too",
+                    check.explain() + ".",
+                    table=fk.table,
+                    constraint=fk.name,
+                    details=_orphan_details(ctx, fk) if check.orphans else (),
+                    facts=(("orphans", check.orphans),),
+                )
+            )
+            continue
         if check.ok or fk is None or key in journaled:
             continue
         definition = f"{fk.name}: ({', '.join(fk.columns)}) -> {fk.ref_table}"
@@ -120,7 +141,7 @@ def foreign_key_findings(ctx: Context) -> list[Finding]:
                     f"foreign key {definition} on {fk.table} is NOT VALID and {check.orphans} "
                     f"row{'s' if check.orphans != 1 else ''} of {fk.table} have no parent in "
                     f"{fk.ref_table}: tables copied at different moments, or the parent left "
-                    "out of the copy.",
+                    "out of the copy." + unsure,
                     table=fk.table,
                     constraint=fk.name,
                     fix=ctx.migrate_fix(),
@@ -134,7 +155,7 @@ def foreign_key_findings(ctx: Context) -> list[Finding]:
                     Severity.WARNING,
                     "foreign key not validated",
                     f"foreign key {definition} on {fk.table} is NOT VALID, though no row breaks "
-                    "it now: new rows are checked, existing ones never were.",
+                    "it now: new rows are checked, existing ones never were." + unsure,
                     table=fk.table,
                     constraint=fk.name,
                     fix=f"ALTER TABLE {fk.table} VALIDATE CONSTRAINT {quote_ident(fk.name)}",
