@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import psycopg
@@ -15,7 +17,7 @@ import pgferry
 from pgferry.config import load as load_config
 from pgferry.errors import PrivilegeError
 from pgferry.verify import verify
-from tests.migrate_support import migrate_cli, run_cli, run_migrate
+from tests.migrate_support import migrate_cli, run_cli, run_migrate, spawn_migrate
 from tests.pgtest import Database, Server
 
 # -- materialized views (point 7) ----------------------------------------------------------
@@ -254,3 +256,42 @@ def test_large_objects_the_role_cannot_read_stop_before_writing(
         report = run_migrate(prod.url_as(role, "secret-pw"), qa.url, large_objects=False)
     assert report.ok
     assert qa.scalar("SELECT count(*) FROM doc") == 4
+
+
+def _writing_large_objects(qa: Database) -> bool:
+    return bool(
+        qa.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'pgferry load' AND query LIKE '%lo_from_bytea%'"
+        )
+    )
+
+
+def test_a_run_killed_while_copying_large_objects_completes_on_rerun(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    prod.execute(DOCS)
+    prod.execute(
+        "SELECT lo_from_bytea(0, convert_to(repeat('x', 2000) || g, 'UTF8')) "
+        "FROM generate_series(1, 4000) g"
+    )
+    qa.execute(DOCS)
+    qa.execute("SELECT lo_from_bytea(0, 'qa only')")
+    proc = spawn_migrate(prod.url, qa.url, "--no-backup", "--no-report", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not _writing_large_objects(qa):
+            assert proc.poll() is None, "pgferry finished before it could be killed"
+            assert time.monotonic() < deadline, "no large object written in QA"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    left = int(qa.scalar("SELECT count(*) FROM pg_largeobject_metadata"))
+    assert left < 4000  # killed part way: QA holds only some of them
+    report = run_migrate(prod.url, qa.url)
+    assert report.ok, report.to_dict()
+    assert _objects(qa) == _objects(prod)
