@@ -473,7 +473,7 @@ def _load(
             progress=log,
             indexes=rebuild,
         )
-        if options.large_objects:
+        if options.large_objects and report.large_objects and report.large_objects.production:
             with snap.worker() as sconn, target_session(target, replica=False) as qconn:
                 copied = largeobjects.copy_all(sconn, qconn, say=log.note)
             assert report.large_objects is not None
