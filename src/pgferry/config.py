@@ -15,6 +15,7 @@
     jobs = 4
     push_schema = false               # run `pgferry schema push` (additive) before the copy
     backup = true                     # back QA up before writing (false: like --no-backup)
+    large_objects = true              # copy large objects (false: like --no-large-objects)
 
     [backup]
     method = "auto"                   # auto, template or dump
@@ -36,7 +37,7 @@ DEFAULT_PATH = Path("pgferry.toml")
 _KEYS: dict[str, set[str]] = {
     "source": {"url_env"},
     "target": {"url_env", "protected"},
-    "migrate": {"tables", "exclude", "jobs", "push_schema", "backup"},
+    "migrate": {"tables", "exclude", "jobs", "push_schema", "backup", "large_objects"},
     "backup": {"method", "keep", "folder"},
 }
 
@@ -52,6 +53,8 @@ class Config:
     push_schema: bool = False
     #: take a backup of QA before migrate writes ([migrate] backup = false turns it off)
     backup: bool = True
+    #: copy production's large objects ([migrate] large_objects = false leaves them)
+    large_objects: bool = True
     backup_method: str = "auto"
     backup_keep: int = 5
     backup_folder: Path = Path("pgferry-backups")
@@ -92,6 +95,9 @@ def load(path: Path | None = None) -> Config:
     push_schema = mig.get("push_schema", False)
     if not isinstance(push_schema, bool):
         raise ConfigError(f"{path}: [migrate] push_schema must be true or false")
+    lobs = mig.get("large_objects", True)
+    if not isinstance(lobs, bool):
+        raise ConfigError(f"{path}: [migrate] large_objects must be true or false")
     bak = data.get("backup", {})
     take = mig.get("backup", True)
     if not isinstance(take, bool):
@@ -117,5 +123,6 @@ def load(path: Path | None = None) -> Config:
         exclude=_strings("migrate", "exclude", mig.get("exclude", [])),
         jobs=jobs,
         push_schema=push_schema,
+        large_objects=lobs,
         path=path,
     )

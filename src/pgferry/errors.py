@@ -30,7 +30,7 @@ class ExitCode(IntEnum):
     REFUSED = 6
     #: the two schemas differ in a way that blocks the job
     SCHEMA = 7
-    #: copying data failed
+    #: copying data failed: a table's rows, or a materialized view's refresh
     COPY = 8
     #: an unexpected error: a bug in pgferry
     BUG = 70
@@ -102,6 +102,12 @@ class CopyFailed(PgferryError):
         self.table = table
         self.column = column
         self.key = key
+
+
+class RefreshFailed(PgferryError):
+    """A materialized view could not be refreshed in QA after the load."""
+
+    exit_code = ExitCode.COPY
 
 
 class DatabaseError(PgferryError):

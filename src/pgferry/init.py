@@ -44,6 +44,8 @@ exclude = []
 push_schema = false
 # Back QA up before writing; `pgferry rollback` brings it back.
 backup = true
+# Copy production's large objects (false: leave them, like --no-large-objects).
+large_objects = true
 
 [backup]
 # auto (a template copy where the role may, else pg_dump), template or dump.

@@ -7,8 +7,10 @@ see :mod:`pgferry.refusals`) -> confirm -> back QA up (unless told not to; QA's
 own session is closed meanwhile, as a template copy needs QA alone) -> push
 the schema (``--push-schema``) and plan again -> set foreign keys and triggers
 aside (or use ``session_replication_role``) -> truncate exactly the copy set ->
-COPY in parallel -> put constraints and triggers back -> refresh materialized
-views -> fix sequences -> ANALYZE -> compare row counts.
+COPY in parallel -> replace QA's large objects with production's (same
+snapshot, same OIDs; see :mod:`pgferry.largeobjects`) -> put constraints and
+triggers back -> fix sequences -> refresh materialized views as production has
+them (see :mod:`pgferry.matviews`) -> ANALYZE -> compare row counts.
 """
 
 from __future__ import annotations
@@ -23,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from . import backup as backupmod
-from . import journal, preflight
+from . import journal, largeobjects, matviews, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, RefusedError
@@ -39,7 +40,15 @@ from .integrity import (
     orphan_check,
     production_key,
 )
-from .load import Progress, RunLog, TableResult, can_use_replica_role, run_copies, truncate
+from .load import (
+    Progress,
+    RunLog,
+    TableResult,
+    can_use_replica_role,
+    run_copies,
+    target_session,
+    truncate,
+)
 from .plan import Plan, build_plan, covered_tables
 from .refusals import (
     guard,
@@ -77,6 +86,8 @@ class MigrateOptions:
     backup_keep: int | None = backupmod.DEFAULT_KEEP
     #: end other sessions on QA where a step needs it alone (a template backup)
     force: bool = False
+    #: replace QA's large objects with production's (False: leave both alone, say how many)
+    large_objects: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,10 @@ class MigrateReport:
     #: keys production holds NOT VALID, kept so in QA, with their orphans (information)
     not_valid_in_production: list[ForeignKeyCheck] = field(default_factory=list)
     refreshed: list[Name] = field(default_factory=list)
+    #: left WITH NO DATA in QA because production's are
+    unpopulated: list[Name] = field(default_factory=list)
     not_refreshed: list[tuple[Name, str]] = field(default_factory=list)
+    large_objects: largeobjects.Tally | None = None
     seconds: float = 0.0
     run_id: str = ""
     log: list[str] = field(default_factory=list)
@@ -127,6 +141,8 @@ class MigrateReport:
             self.error is None
             and all(c.ok for c in self.counts)
             and not self.not_validated
+            and not self.not_refreshed
+            and (self.large_objects is None or self.large_objects.ok)
             and all(i.ok for i in self.inserts)
             and (self.sequences is None or self.sequences.healthy)
         )
@@ -161,9 +177,11 @@ class MigrateReport:
                 for f in self.not_valid_in_production
             ],
             "materialized_views_refreshed": [str(n) for n in self.refreshed],
+            "materialized_views_unpopulated": [str(n) for n in self.unpopulated],
             "materialized_views_not_refreshed": [
                 {"view": str(n), "reason": why} for n, why in self.not_refreshed
             ],
+            "large_objects": self.large_objects.to_dict() if self.large_objects else None,
             "inserts": [i.to_dict() for i in self.inserts],
             "schema_pushed": self.schema_pushed,
             "error": self.error,
@@ -320,6 +338,7 @@ def migrate(
                     run_id=run_id,
                     log=log.lines,
                     schema_pushed=preview.plan.statements if preview else [],
+                    large_objects=_large_objects(snap, tconn, options),
                 )
                 if options.dry_run:
                     report.seconds = time.monotonic() - started
@@ -375,6 +394,20 @@ def migrate(
     )
     report.seconds = time.monotonic() - started
     return report
+
+
+def _large_objects(
+    snap: Snapshot, tconn: psycopg.Connection[Any], options: MigrateOptions
+) -> largeobjects.Tally:
+    """Production's large objects, counted in the snapshot; before any write, whether
+    this run may read them and remove QA's (a missing privilege stops it here)."""
+    tally = largeobjects.Tally(largeobjects.count(snap.conn), copied=options.large_objects)
+    if options.large_objects and not options.dry_run:
+        if tally.production:
+            with snap.worker() as conn:
+                largeobjects.check_readable(conn)
+        largeobjects.check_removable(tconn)
+    return tally
 
 
 def _push_schema(
@@ -459,6 +492,8 @@ def _load(
         with _replica_session(tconn, replica):
             truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
         log.note(f"emptied {len(plan.truncate)} tables")
+        if options.large_objects:
+            log.note(f"removed QA's {largeobjects.remove_all(tconn)} large objects")
         rebuild: dict[Name, list[journal.Entry]] = {}
         for e in entries:
             if e.kind == "index":
@@ -472,6 +507,11 @@ def _load(
             progress=log,
             indexes=rebuild,
         )
+        if options.large_objects and report.large_objects and report.large_objects.production:
+            with snap.worker() as sconn, target_session(target, replica=False) as qconn:
+                copied = largeobjects.copy_all(sconn, qconn, say=log.note)
+            assert report.large_objects is not None
+            report.large_objects.bytes = copied.bytes
     finally:
         # the workers analysed every table they loaded; after a failure, analyse here
         put_back = journal.restore(
@@ -526,15 +566,18 @@ def _afterwards(
         schemas=options.schemas or None,
         connect=lambda: connect(target, read_only=True, autocommit=True),
     )
-    for mv in plan.refresh:  # after the sequences: a failing view must not leave them behind
-        try:
-            with tconn.transaction():
-                tconn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(mv.ident))
-            report.refreshed.append(mv)
-        except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError):
-                raise
-            report.not_refreshed.append((mv, (exc.diag.message_primary or str(exc)).strip()))
+    # after the sequences: a failing view must not leave them behind
+    views = matviews.refresh(tconn, plan.refresh, matviews.populated(snap.conn))
+    report.refreshed, report.unpopulated = views.refreshed, views.unpopulated
+    report.not_refreshed = views.failed
+    lobs = report.large_objects
+    if lobs is not None and lobs.copied:
+        lobs.qa = largeobjects.count(tconn)
+    elif lobs is not None:
+        report.notices.append(
+            f"{lobs.production} large object(s) of production were left behind "
+            "(--no-large-objects); QA's own were left as they were"
+        )
     # production's side of the comparison is what its COPY reported sending from
     # the snapshot: no second scan of production
     sent = {r.table.target: r.source_rows for r in report.results}
@@ -570,16 +613,27 @@ def _replica_session(conn: psycopg.Connection[Any], enabled: bool) -> Iterator[N
 
 
 def check_counts(report: MigrateReport) -> None:
-    """Raise :class:`VerificationFailed` naming every table whose counts differ, every
-    foreign key QA's data do not satisfy (left ``NOT VALID``), or every table where a
-    new row would collide.  Keys production itself holds ``NOT VALID`` (kept so in QA)
-    are production's state, not a failure."""
+    """Raise :class:`~pgferry.errors.RefreshFailed` naming every materialized view that
+    could not be refreshed, then :class:`VerificationFailed` naming every table whose
+    counts differ, a large-object count that differs, every foreign key QA's data do
+    not satisfy (left ``NOT VALID``), or every table where a new row would collide.
+    Keys production itself holds ``NOT VALID`` (kept so in QA) are production's state,
+    not a failure."""
+    if report.not_refreshed:
+        raise matviews.refresh_failed(report.not_refreshed)
     bad = [c for c in report.counts if not c.ok]
     if bad:
         listed = ", ".join(f"{c.table} ({c.source_rows} vs {c.target_rows})" for c in bad[:5])
         raise VerificationFailed(
             f"row counts differ between production's snapshot and QA: {listed}",
             hint="something wrote to QA during the load; rerun pgferry migrate",
+        )
+    lobs = report.large_objects
+    if lobs is not None and not lobs.ok:
+        raise VerificationFailed(
+            f"large objects differ: production's snapshot has {lobs.production}, QA {lobs.qa}",
+            hint="something created or removed large objects in QA during the load; rerun "
+            "pgferry migrate",
         )
     if report.not_validated:
         listed = "; ".join(f"{name}: {why}" for name, why in report.not_validated[:5])

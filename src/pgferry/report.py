@@ -57,6 +57,28 @@ def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
             else "verify: insert check skipped (--no-verify)",
         ),
     ]
+    if report.plan.refresh:
+        failed = len(report.not_refreshed)
+        items.append(
+            (
+                not failed,
+                f"materialized views refreshed: {len(report.refreshed)}, left unpopulated as "
+                f"in production: {len(report.unpopulated)}, failed: {failed}",
+            )
+        )
+    lobs = report.large_objects
+    if lobs is not None and lobs.copied:
+        qa = "?" if lobs.qa is None else str(lobs.qa)
+        items.append(
+            (lobs.ok, f"large objects in QA: {qa} of {lobs.production} ({_size(lobs.bytes)})")
+        )
+    elif lobs is not None:
+        items.append(
+            (
+                not lobs.production,
+                f"large objects left behind: {lobs.production} (--no-large-objects)",
+            )
+        )
     if report.backup is not None:
         items.append((True, f"backup: {report.backup.name} ({report.backup.method})"))
         items.append((True, f"roll back with: {report.rollback_command}"))
@@ -133,6 +155,12 @@ def markdown(report: MigrateReport) -> str:
     if report.notices:
         lines += ["", "Notes:", ""]
         lines += [f"- {n}" for n in report.notices]
+    if report.not_refreshed:
+        lines += ["", "Materialized views that could NOT be refreshed (an error of the run):", ""]
+        lines += [f"- `{n}`: {why}" for n, why in report.not_refreshed]
+    if report.unpopulated:
+        lines += ["", "Materialized views left WITH NO DATA, as in production:", ""]
+        lines += [f"- `{n}`" for n in report.unpopulated]
     if report.not_validated:
         lines += ["", "Foreign keys left NOT VALID (their data do not satisfy them):", ""]
         lines += [f"- `{n}`: {why}" for n, why in report.not_validated]

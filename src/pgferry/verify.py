@@ -1,6 +1,7 @@
 """``verify``: prove QA matches production, table by table, and that QA works.
 
-Each side is read from one snapshot.  Row counts always; with ``checksums``
+Each side is read from one snapshot.  Row counts always (materialized views:
+populated or not, and their rows; large objects: how many); with ``checksums``
 an order-independent hash of every table's content, computed inside each
 server (no rows shipped), and for a table that differs, the keys that differ.
 Then QA's own health: sequences clear of their data, and the checks of
@@ -18,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from . import largeobjects, matviews
 from .catalog import Catalog, ConstraintType, Name, RelKind
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError
@@ -65,6 +67,46 @@ class TableCheck:
         }
 
 
+@dataclass(frozen=True)
+class MatviewCheck:
+    """A materialized view on both sides: populated or not, and its rows when it is."""
+
+    name: Name
+    source_populated: bool
+    target_populated: bool
+    source_rows: int | None = None
+    target_rows: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.source_populated == self.target_populated and self.source_rows == self.target_rows
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "view": str(self.name),
+            "production_populated": self.source_populated,
+            "qa_populated": self.target_populated,
+            "production_rows": self.source_rows,
+            "qa_rows": self.target_rows,
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True)
+class LargeObjectCheck:
+    production: int
+    qa: int
+
+    @property
+    def ok(self) -> bool:
+        return self.production == self.qa
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"production": self.production, "qa": self.qa, "ok": self.ok}
+
+
 @dataclass
 class VerifyReport:
     source: str
@@ -72,6 +114,9 @@ class VerifyReport:
     plan: Plan
     checksums: bool = False
     tables: list[TableCheck] = field(default_factory=list)
+    matviews: list[MatviewCheck] = field(default_factory=list)
+    #: None when not compared (``large_objects=False``)
+    large_objects: LargeObjectCheck | None = None
     sequences: SequenceReport | None = None
     #: why QA's sequences could not be checked (a missing privilege), when they were not
     sequences_not_checked: str | None = None
@@ -84,6 +129,8 @@ class VerifyReport:
             not self.plan.blocking
             and self.sequences_not_checked is None
             and all(t.ok for t in self.tables)
+            and all(m.ok for m in self.matviews)
+            and (self.large_objects is None or self.large_objects.ok)
             and (self.sequences is None or self.sequences.healthy)
             and all(f.ok for f in self.foreign_keys)
             and all(i.ok for i in self.inserts)
@@ -97,6 +144,8 @@ class VerifyReport:
             "checksums": self.checksums,
             "schema_problems": [p.message for p in self.plan.blocking],
             "tables": [t.to_dict() for t in self.tables],
+            "materialized_views": [m.to_dict() for m in self.matviews],
+            "large_objects": self.large_objects.to_dict() if self.large_objects else None,
             "sequences": self.sequences.to_dict() if self.sequences else None,
             "sequences_not_checked": self.sequences_not_checked,
             "foreign_keys": [f.to_dict() for f in self.foreign_keys],
@@ -298,6 +347,7 @@ def verify(
     schemas: Sequence[str] = (),
     jobs: int = 2,
     inserts: bool = True,
+    large_objects: bool = True,
 ) -> VerifyReport:
     """Compare QA with production and check QA's health; see the module docstring."""
     with Snapshot(source) as prod, Snapshot(target) as qa:
@@ -338,6 +388,11 @@ def verify(
             report.tables = [
                 TableCheck(tp.source, tp.target, na[tp.source], nb[tp.target]) for tp in plan.tables
             ]
+        report.matviews = _matviews(prod.conn, qa.conn, plan.refresh)
+        if large_objects:
+            report.large_objects = LargeObjectCheck(
+                largeobjects.count(prod.conn), largeobjects.count(qa.conn)
+            )
         # a partitioned parent's foreign keys are its partitions' (the catalog lists
         # them once, on the parent)
         copied = {tp.target for tp in plan.tables} | set(plan.truncate)
@@ -355,6 +410,17 @@ def verify(
                     if (t := qa_cat.table(tp.target)) is not None and t.kind is RelKind.TABLE
                 ]
     return report
+
+
+def _matviews(
+    prod: psycopg.Connection[Any], qa: psycopg.Connection[Any], views: Sequence[Name]
+) -> list[MatviewCheck]:
+    """Populated state of *views* on both sides, and the rows of those populated
+    (reading an unpopulated view fails)."""
+    a, b = matviews.populated(prod), matviews.populated(qa)
+    na = count_rows(prod, [(v, False) for v in views if a.get(v)])
+    nb = count_rows(qa, [(v, False) for v in views if b.get(v)])
+    return [MatviewCheck(v, a.get(v, False), b.get(v, False), na.get(v), nb.get(v)) for v in views]
 
 
 def _sides(plan: Plan, prod: Catalog, qa: Catalog) -> tuple[dict[Name, _Side], dict[Name, _Side]]:
@@ -419,6 +485,8 @@ def _key_of(catalog: Catalog, table: Name, columns: Sequence[str]) -> list[str]:
 __all__ = [
     "ForeignKeyCheck",
     "InsertCheck",
+    "LargeObjectCheck",
+    "MatviewCheck",
     "TableCheck",
     "VerifyReport",
     "check_foreign_keys",

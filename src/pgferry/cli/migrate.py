@@ -84,6 +84,12 @@ def _confirm(plan: Plan, dbname: str) -> bool:
     help="Do not back QA up first (default: a backup, see pgferry backup; [migrate] backup).",
 )
 @click.option(
+    "--no-large-objects",
+    is_flag=True,
+    help="Leave production's large objects behind and QA's as they are (default: copy them "
+    "all, same OIDs; [migrate] large_objects).",
+)
+@click.option(
     "--strategy",
     type=click.Choice(["refresh", "swap"]),
     default="refresh",
@@ -113,6 +119,7 @@ def migrate_command(
     no_report: bool,
     no_verify: bool,
     no_backup: bool,
+    no_large_objects: bool,
     strategy: str,
     force: bool,
 ) -> None:
@@ -125,10 +132,11 @@ def migrate_command(
     swap, production is loaded into a sibling database that replaces QA in one
     rename once verified; QA is untouched until then.
 
-    Exit codes: 0 done and verified; 1 row counts differ afterwards or a foreign
-    key is left NOT VALID; 3 no backup could be taken; 5 a privilege is missing
-    (or row-level security would hide rows); 6 refused; 7 schema mismatch; 8 a
-    table failed to copy.
+    Exit codes: 0 done and verified; 1 row counts (or large-object counts)
+    differ afterwards or a foreign key is left NOT VALID; 3 no backup could be
+    taken; 5 a privilege is missing (or row-level security would hide rows); 6
+    refused; 7 schema mismatch; 8 a table failed to copy or a materialized view
+    failed to refresh.
     """
     cfg = configmod.load(config_path)
     src = endpoints.resolve(
@@ -151,6 +159,7 @@ def migrate_command(
         backup_folder=cfg.backup_folder,
         backup_keep=cfg.backup_keep,
         force=force,
+        large_objects=cfg.large_objects and not no_large_objects,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(

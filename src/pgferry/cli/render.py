@@ -184,6 +184,10 @@ def migrate_summary(report: MigrateReport) -> None:
         )
         if plan.refresh:
             out.print("would refresh: " + ", ".join(str(n) for n in plan.refresh))
+        lobs = report.large_objects
+        if lobs is not None and lobs.production:
+            verb = "would copy" if lobs.copied else "would leave behind"
+            out.print(f"{verb} {lobs.production} large object(s)")
         out.print(f"about {plan.estimated_rows} rows, {_mb(plan.estimated_bytes)}")
     else:
         counts = {c.table: c for c in report.counts}
@@ -219,6 +223,10 @@ def migrate_summary(report: MigrateReport) -> None:
             out.print("foreign keys NOT VALID in production too (kept so), for information:")
             for fk in report.not_valid_in_production:
                 out.print(f"  {escape(fk.explain())}")
+        for view, why in report.not_refreshed:
+            out.print(f"[red]materialized view {view} could not be refreshed: {escape(why)}[/]")
+        for view in report.unpopulated:
+            out.print(f"[dim]materialized view {view} left WITH NO DATA, as in production[/]")
         for done, text in checklist(report):
             out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
         for notice in report.notices:

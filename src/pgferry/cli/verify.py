@@ -35,6 +35,11 @@ from .options import json_option, schema_option
     is_flag=True,
     help="Skip trying (and rolling back) one insert per table that takes every default.",
 )
+@click.option(
+    "--no-large-objects",
+    is_flag=True,
+    help="Do not compare the number of large objects (for a migrate run with --no-large-objects).",
+)
 @json_option
 def verify_command(
     from_url: str | None,
@@ -44,15 +49,18 @@ def verify_command(
     exclude: tuple[str, ...],
     schemas: tuple[str, ...],
     no_insert_check: bool,
+    no_large_objects: bool,
     as_json: bool,
 ) -> None:
     """Prove QA matches production, and that QA works.
 
-    Row counts per table (each side from one snapshot), content checksums with
-    --checksums, sequences clear of their data, foreign keys present and
-    validated (orphans counted; a key production itself holds NOT VALID is
-    reported as production's state, not failed), and one insert per table that
-    takes every default, always rolled back.  Exit codes: 0 all good, 1 a check failed.
+    Row counts per table (each side from one snapshot), materialized views
+    populated as in production with the same row counts, the number of large
+    objects, content checksums with --checksums, sequences clear of their
+    data, foreign keys present and validated (orphans counted; a key production
+    itself holds NOT VALID is reported as production's state, not failed), and
+    one insert per table that takes every default, always rolled back.  Exit
+    codes: 0 all good, 1 a check failed.
     """
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
@@ -64,6 +72,7 @@ def verify_command(
         exclude=exclude,
         schemas=schemas or ((dst.schema,) if dst.schema else ()),
         inserts=not no_insert_check,
+        large_objects=not no_large_objects,
     )
     if as_json:
         render.print_json(report.to_dict())
@@ -81,6 +90,22 @@ def _show(report: VerifyReport) -> None:
     for t in report.tables:
         for d in t.differences:
             out.print(f"[red]{t.target}: {d}[/]")
+    for m in report.matviews:
+        if m.source_populated != m.target_populated:
+            state = {True: "populated", False: "WITH NO DATA"}
+            out.print(
+                f"[red]materialized view {m.name}: {state[m.source_populated]} in production, "
+                f"{state[m.target_populated]} in QA[/]"
+            )
+        elif not m.ok:
+            out.print(
+                f"[red]materialized view {m.name}: {m.source_rows} rows in production, "
+                f"{m.target_rows} in QA[/]"
+            )
+    lobs = report.large_objects
+    if lobs is not None:
+        style = "" if lobs.ok else "[red]"
+        out.print(f"{style}large objects: {lobs.production} in production, {lobs.qa} in QA")
     if report.sequences_not_checked:
         out.print(f"[red]sequences not checked: {report.sequences_not_checked}[/]")
     if report.sequences is not None:
