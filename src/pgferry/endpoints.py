@@ -260,6 +260,9 @@ def connection_failed(endpoint: Endpoint, exc: BaseException) -> ConnectionFaile
     )
 
 
+_STARTUP_OPTIONS = "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0"
+
+
 def connect(
     endpoint: Endpoint,
     *,
@@ -279,6 +282,11 @@ def connect(
         kwargs["application_name"] = application_name  # the URL's own name wins
     if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = 10
+    if not endpoint.pgbouncer:  # pgbouncer refuses startup options it does not know
+        # in the startup packet, so a role's own 1 ms statement_timeout cannot cancel the
+        # very query that pins the settings below (the pin runs as a statement)
+        own = params.get("options") or os.environ.get("PGOPTIONS", "")
+        kwargs["options"] = f"{own} {_STARTUP_OPTIONS}".strip()
     try:
         conn = psycopg.connect(endpoint.conninfo, autocommit=True, **kwargs)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
