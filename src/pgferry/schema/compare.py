@@ -226,34 +226,28 @@ def build(
 
 def refusals(rehearsal: Applied, ref_cat: Catalog) -> list[Difference]:
     """What QA's server would not take from production's schema, named before any push."""
-    out: list[Difference] = []
-    for e, error in rehearsal.refused:
-        out.append(
-            Difference(
-                ent._kind_word(e.kind),
-                ent._label(e),
-                Change.MISSING,
-                Severity.WARNING,
-                f"QA's server (PostgreSQL {ref_cat.major_version}) refuses production's "
-                f"definition: {error}",
-                "copies what exists; this object stays missing in QA",
-                refused=f"QA's server cannot hold it ({error}); upgrade QA or change it in "
-                "production",
-            )
+    server = f"QA's server (PostgreSQL {ref_cat.major_version})"
+    why = [
+        (e, f"{server} refuses production's definition: {error}",
+         f"QA's server cannot hold it ({error}); upgrade QA or change it in production")
+        for e, error in rehearsal.refused
+    ] + [
+        (e, f"held back with what it needs ({error})",
+         f"it depends on an object QA's server refuses ({error})")
+        for e, error in rehearsal.held_back
+    ]  # fmt: skip
+    return [
+        Difference(
+            ent.kind_word(e.kind),
+            ent.label(e),
+            Change.MISSING,
+            Severity.WARNING,
+            detail,
+            "copies what exists; this object stays missing in QA",
+            refused=reason,
         )
-    for e, error in rehearsal.held_back:
-        out.append(
-            Difference(
-                ent._kind_word(e.kind),
-                ent._label(e),
-                Change.MISSING,
-                Severity.WARNING,
-                f"held back with what it needs ({error})",
-                "copies what exists; this object stays missing in QA",
-                refused=f"it depends on an object QA's server refuses ({error})",
-            )
-        )
-    return out
+        for e, detail, reason in why
+    ]
 
 
 def merge(

@@ -214,8 +214,8 @@ def describe(change: EntryChange) -> Difference:
             else "copies rows regardless; schema push replaces it with production's"
         )
     return Difference(
-        _kind_word(e.kind),
-        _label(e),
+        kind_word(e.kind),
+        label(e),
         change.change,
         severity,
         detail,
@@ -244,7 +244,7 @@ def _first_difference(change: EntryChange) -> str:
     return "they differ in white space only"
 
 
-def _kind_word(kind: str) -> str:
+def kind_word(kind: str) -> str:
     return {
         "ACL": "grant",
         "DEFAULT ACL": "default privileges",
@@ -254,7 +254,7 @@ def _kind_word(kind: str) -> str:
     }.get(kind, kind.lower())
 
 
-def _label(e: Entry) -> str:
+def label(e: Entry) -> str:
     if e.kind in ("ACL", "COMMENT"):
         return f"on {e.name}" + (f" in {e.schema}" if e.schema else "")
     if e.schema:
