@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,15 +254,21 @@ def copying(qa: Database) -> bool:
 
 
 def kill_mid_copy(
-    proc: subprocess.Popen[bytes], qa: Database, *, timeout: float = 60, settle: float = 0.0
+    proc: subprocess.Popen[bytes],
+    qa: Database,
+    *,
+    timeout: float = 60,
+    settle: float = 0.0,
+    when: Callable[[Database], bool] = copying,
+    what: str = "no COPY seen in QA",
 ) -> None:
-    """Wait until *proc* copies into QA's ``parent``, (after *settle* seconds) kill -9 it;
-    fail when it ends first or never copies."""
+    """Wait until *when* (by default: *proc* copies into QA's ``parent``), then (after
+    *settle* seconds) kill -9 it; fail with *what* when it ends first or never gets there."""
     try:
         deadline = time.monotonic() + timeout
-        while not copying(qa):
+        while not when(qa):
             assert proc.poll() is None, "pgferry finished before it could be killed"
-            assert time.monotonic() < deadline, "no COPY seen in QA"
+            assert time.monotonic() < deadline, what
             time.sleep(0.02)
         time.sleep(settle)
         assert proc.poll() is None, "pgferry finished before it could be killed"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import time
 from pathlib import Path
 
 import psycopg
@@ -17,7 +15,13 @@ import pgferry
 from pgferry.config import load as load_config
 from pgferry.errors import PrivilegeError
 from pgferry.verify import verify
-from tests.migrate_support import migrate_cli, run_cli, run_migrate, spawn_migrate
+from tests.migrate_support import (
+    kill_mid_copy,
+    migrate_cli,
+    run_cli,
+    run_migrate,
+    spawn_migrate,
+)
 from tests.pgtest import Database, Server
 
 # -- materialized views (point 7) ----------------------------------------------------------
@@ -278,18 +282,7 @@ def test_a_run_killed_while_copying_large_objects_completes_on_rerun(
     qa.execute(DOCS)
     qa.execute("SELECT lo_from_bytea(0, 'qa only')")
     proc = spawn_migrate(prod.url, qa.url, "--no-backup", "--no-report", cwd=tmp_path)
-    try:
-        deadline = time.monotonic() + 60
-        while not _writing_large_objects(qa):
-            assert proc.poll() is None, "pgferry finished before it could be killed"
-            assert time.monotonic() < deadline, "no large object written in QA"
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    kill_mid_copy(proc, qa, when=_writing_large_objects, what="no large object written in QA")
     left = int(qa.scalar("SELECT count(*) FROM pg_largeobject_metadata"))
     assert left < 4000  # killed part way: QA holds only some of them
     report = run_migrate(prod.url, qa.url)
