@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from ..catalog import Catalog, Name, read_catalog
+from ..catalog import Catalog, read_catalog
 from ..endpoints import Endpoint, connect
 from ..plan import Severity
 from ..source import refuse_same_database, server_identity
@@ -390,7 +390,3 @@ def _or_replace(e: Entry) -> Entry:
         if e.sql.startswith(head):
             return replace(e, sql=f"CREATE OR REPLACE {word} " + e.sql[len(head) :])
     return e
-
-
-def table_names(found: SchemaDiff) -> set[Name]:
-    return {d.table for d in found.differences if d.table is not None}

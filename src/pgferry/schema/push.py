@@ -215,8 +215,6 @@ def _plan(cmp: Comparison, *, allow_drop: bool) -> PushPlan:
     tool = cmp.production.source.split(" of ", 1)[0]
     notes = [*cmp.notes, f"production's schema comes from {tool}"]
     notes.append("left out on purpose: " + "; ".join(archives.LEFT_OUT))
-    if cmp.diff.mode == "across servers":
-        pass  # the note says so already
     plan = replace(plan, method="archive", budget=cmp.budget, notes=tuple(notes))
     if not is_empty(cmp.target_catalog):
         return plan
