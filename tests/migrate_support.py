@@ -278,3 +278,36 @@ def kill_mid_copy(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+#: Tables created per transaction while building a big schema (creating takes locks too).
+BUILD_BATCH = 250
+
+
+def many_tables_ddl(start: int, stop: int) -> str:
+    """Tables t<start>..t<stop-1>: every 10th references its neighbour, every 25th has a
+    secondary index."""
+    out = []
+    for i in range(start, stop):
+        ref = f" REFERENCES t{i - 1} (id)" if i % 10 == 1 else ""
+        out.append(f"CREATE TABLE t{i} (id int PRIMARY KEY, v text, ref int{ref});")
+        if i % 25 == 0:
+            out.append(f"CREATE INDEX t{i}_v ON t{i} (v);")
+    return "\n".join(out)
+
+
+def build_many_tables(db: Database, tables: int, *, rows: bool, owner: str | None = None) -> None:
+    """A schema of *tables* tables (see :func:`many_tables_ddl`), made in batches that fit the
+    lock table; with *rows*, every 50th table holds a row."""
+    for start in range(0, tables, BUILD_BATCH):
+        script = many_tables_ddl(start, min(tables, start + BUILD_BATCH))
+        if owner is None:
+            db.execute(script)
+        else:
+            run_as(db, owner, script)
+    if rows:
+        db.execute(
+            "DO $$BEGIN FOR i IN 0.." + str(tables - 1) + " BY 50 LOOP "
+            "EXECUTE format('INSERT INTO t%s VALUES (1, %L, NULL)', i, 'row ' || i); "
+            "END LOOP; END$$"
+        )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import psycopg
+
 
 class ExitCode(IntEnum):
     """Process exit codes, documented in the README."""
@@ -32,6 +34,9 @@ class ExitCode(IntEnum):
     SCHEMA = 7
     #: copying data failed: a table's rows, or a materialized view's refresh
     COPY = 8
+    #: a server ran out of a resource (its lock table, disk space, memory) or allows
+    #: too few locks for the job: the server's own message and hint say which
+    RESOURCES = 9
     #: an unexpected error: a bug in pgferry
     BUG = 70
     #: interrupted by Ctrl-C
@@ -116,3 +121,87 @@ class DatabaseError(PgferryError):
     def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
         super().__init__(message, hint=hint)
         self.sqlstate = sqlstate
+
+
+class ServerLimit(PgferryError):
+    """A server ran out of a resource, or its settings allow too little for the job."""
+
+    exit_code = ExitCode.RESOURCES
+
+    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
+
+
+#: SQLSTATEs that mean the session is gone: the connection class and the shutdowns.
+_SESSION_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: psycopg.Error) -> bool:
+    """Whether *exc* means the session is gone (no SQLSTATE, class 08, a shutdown),
+    rather than a statement the server refused while the connection stays usable."""
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith(_SESSION_LOST)
+
+
+def server_says(exc: psycopg.Error) -> tuple[str, str | None]:
+    """The server's primary message and its HINT, verbatim."""
+    diag = exc.diag
+    message = (diag.message_primary or str(exc).strip().splitlines()[0]).strip()
+    hint = diag.message_hint.strip() if diag.message_hint else None
+    return message, hint
+
+
+def _advice(state: str, server: str) -> str | None:
+    """pgferry's advice for a class-53 SQLSTATE, where the server's own hint is not enough."""
+    if state == "53200":
+        return (
+            f"{server}'s lock table is full: raise max_locks_per_transaction on {server} "
+            "(to twice its value, say) and restart it, then rerun"
+        )
+    if state == "53100":
+        return f"free disk space on {server} (or give it more), then rerun: it is safe to repeat"
+    if state == "53300":
+        return f"too many sessions: lower --jobs, or raise max_connections on {server}"
+    return None
+
+
+def from_server(
+    exc: psycopg.Error, *, doing: str = "", server: str = "the server"
+) -> PgferryError | None:
+    """The :class:`PgferryError` for a statement the server refused, or ``None`` when
+    the connection itself failed (that is :class:`ConnectionFailed`'s case).
+
+    The server's message and HINT are kept verbatim; class 53 (insufficient
+    resources: out of shared memory, disk full, too many connections) is a
+    :class:`ServerLimit`, privileges a :class:`PrivilegeError`, anything else
+    a :class:`DatabaseError`, each with the SQLSTATE.
+    """
+    if connection_lost(exc):
+        return None
+    message, server_hint = server_says(exc)
+    state = exc.sqlstate or ""
+    where = f"{doing}: " if doing else ""
+    said = f"the server's hint: {server_hint}" if server_hint else None
+    hint = "; ".join(h for h in (said, _advice(state, server)) if h) or None
+    if state == "53100":
+        return ServerLimit(
+            f"{where}{server} is out of disk space: {message} (SQLSTATE {state})",
+            hint=hint,
+            sqlstate=state,
+        )
+    if state.startswith("53"):
+        return ServerLimit(f"{where}{message} (SQLSTATE {state})", hint=hint, sqlstate=state)
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+        return PrivilegeError(
+            f"{where}permission denied: {message}",
+            hint=hint or "grant the privilege named above to this role, or run as the owner",
+        )
+    code = f" (SQLSTATE {state})" if state else ""
+    return DatabaseError(
+        f"{where}the server refused a statement: {message}{code}",
+        hint=hint,
+        sqlstate=state,
+    )

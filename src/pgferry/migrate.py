@@ -30,7 +30,7 @@ from . import backup as backupmod
 from . import journal, largeobjects, matviews, preflight
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import ExitCode, PgferryError, RefusedError
+from .errors import ExitCode, PgferryError, RefusedError, from_server
 from .integrity import (
     NOT_VALID_IN_PRODUCTION,
     ForeignKeyCheck,
@@ -49,6 +49,7 @@ from .load import (
     target_session,
     truncate,
 )
+from .locks import truncate_batches
 from .plan import Plan, build_plan, covered_tables
 from .refusals import (
     guard,
@@ -345,6 +346,8 @@ def migrate(
                     return report
                 if preview is not None:
                     refuse_unpushable(plan, preview)
+                if not plan.blocking:  # QA's lock table must hold the emptying: say so now
+                    _truncate_batches(tconn, plan, dst_cat, src_cat)
                 refuse_before_writing(
                     plan, filtered, src_cat, dst_cat, confirm, drift_ok=preview is not None
                 )
@@ -383,11 +386,14 @@ def migrate(
                     ).plan.statements
                 _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     except PgferryError as exc:  # the report so far goes with the error, for the ticket
-        if report is not None:
-            report.error = exc.message
-            report.seconds = time.monotonic() - started
-            exc.report = report  # type: ignore[attr-defined]
+        _attach(report, exc, started)
         raise
+    except psycopg.Error as exc:  # a statement the server refused: its words, and the report
+        refused = from_server(exc, server="QA's server")  # production's sessions only read
+        if refused is None:  # the connection itself failed
+            raise
+        _attach(report, refused, started)
+        raise refused from exc
     log.note(
         f"sequences: {len(report.sequences.fixed) if report.sequences else 0} fixed; "
         f"counts: {sum(1 for c in report.counts if not c.ok)} differ"
@@ -408,6 +414,13 @@ def _large_objects(
                 largeobjects.check_readable(conn)
         largeobjects.check_removable(tconn)
     return tally
+
+
+def _attach(report: MigrateReport | None, exc: PgferryError, started: float) -> None:
+    if report is not None:
+        report.error = exc.message
+        report.seconds = time.monotonic() - started
+        exc.report = report  # type: ignore[attr-defined]
 
 
 def _push_schema(
@@ -489,9 +502,11 @@ def _load(
             f"{report.mode} mode: set aside {len(fks)} foreign keys, {len(triggers)} "
             f"triggers, {len(indexes)} indexes (journal: pgferry.journal)"
         )
+        batches = _truncate_batches(tconn, plan, dst_cat, src_cat, replica=replica)
         with _replica_session(tconn, replica):
-            truncate(tconn, plan.truncate, partitioned=_partitioned(plan.truncate, dst_cat))
-        log.note(f"emptied {len(plan.truncate)} tables")
+            for batch in batches:
+                truncate(tconn, batch, partitioned=_partitioned(batch, dst_cat))
+        log.note(f"emptied {len(plan.truncate)} tables in {len(batches)} statement(s)")
         if options.large_objects:
             log.note(f"removed QA's {largeobjects.remove_all(tconn)} large objects")
         rebuild: dict[Name, list[journal.Entry]] = {}
@@ -592,6 +607,39 @@ def _afterwards(
             for tp in plan.tables
             if (t := qa_now.table(tp.target)) is not None and t.kind is RelKind.TABLE
         ]
+
+
+def _truncate_batches(
+    tconn: psycopg.Connection[Any],
+    plan: Plan,
+    catalog: Catalog,
+    source: Catalog,
+    *,
+    replica: bool | None = None,
+) -> list[list[Name]]:
+    """The TRUNCATEs that empty the copy set within QA's lock table (see
+    :mod:`pgferry.locks`): tables a foreign key left in place ties share one."""
+    if replica is None:
+        replica = can_use_replica_role(tconn)
+    aside = {(fk.table, fk.name) for fk in _aside(plan, catalog, replica, source)[0]}
+    units = set(plan.truncate)
+
+    def unit(name: Name) -> Name | None:  # a partition is emptied with its truncated root
+        if name in units:
+            return name
+        return next((a for a in catalog.ancestors(name) if a in units), None)
+
+    links = [
+        (a, b)
+        for fk in catalog.foreign_keys()
+        if (fk.table, fk.name) not in aside
+        and (a := unit(fk.table)) is not None
+        and fk.ref_table is not None
+        and (b := unit(fk.ref_table)) is not None
+    ]
+    return truncate_batches(
+        tconn, plan.truncate, partitioned=_partitioned(plan.truncate, catalog), links=links
+    )
 
 
 def _partitioned(tables: Sequence[Name], catalog: Catalog) -> set[Name]:

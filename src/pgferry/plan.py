@@ -396,7 +396,7 @@ def _table_plan(
         if root_table is not None and not _by_leaves(root_table, source, target):
             return None  # the root copies it
     columns, binary, casts = _map_columns(src, dst, source, target, problems)
-    has_children = any(src.name in t.parents and not t.is_partition for t in source.tables)
+    has_children = src.name in source.inheritance_parents
     note = "partitioned in QA: rows routed by QA" if dst.kind is RelKind.PARTITIONED else ""
     return TablePlan(
         src.name,

@@ -340,8 +340,20 @@ class Catalog:
     def sequence(self, name: Name) -> Sequence | None:
         return next((s for s in self.sequences if s.name == name), None)
 
+    @cached_property
+    def _constraints_by_table(self) -> dict[Name, list[Constraint]]:
+        out: dict[Name, list[Constraint]] = {}
+        for c in self.constraints:
+            out.setdefault(c.table, []).append(c)
+        return out
+
+    @cached_property
+    def inheritance_parents(self) -> frozenset[Name]:
+        """Tables some non-partition table inherits from."""
+        return frozenset(p for t in self.tables if not t.is_partition for p in t.parents)
+
     def constraints_of(self, table: Name) -> Iterator[Constraint]:
-        return (c for c in self.constraints if c.table == table)
+        return iter(self._constraints_by_table.get(table, ()))
 
     def foreign_keys(self) -> Iterator[Constraint]:
         return (c for c in self.constraints if c.type is ConstraintType.FOREIGN_KEY)

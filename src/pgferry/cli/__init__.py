@@ -16,7 +16,7 @@ import click
 import psycopg
 
 from ..endpoints import mask
-from ..errors import ExitCode, PgferryError
+from ..errors import ExitCode, PgferryError, from_server
 from .app import cli
 
 __all__ = ["cli", "main"]
@@ -51,17 +51,16 @@ def main(args: Sequence[str] | None = None) -> None:
     except psycopg.Error as exc:  # a server error no step turned into a PgferryError
         if show_tb:
             _say(traceback.format_exc().rstrip())
+        refused = from_server(exc)
+        if refused is not None:  # the server refused a statement; the session is fine
+            _say(f"error: {refused.message}")
+            if refused.hint:
+                _say(f"hint: {refused.hint}")
+            sys.exit(int(refused.exit_code))
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if isinstance(exc, psycopg.OperationalError):
-            _say(f"error: the connection failed or was lost: {first}")
-            _say("hint: check the network and the server, then rerun: the run is safe to repeat")
-            sys.exit(int(ExitCode.CONNECTION))
-        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-            _say(f"error: permission denied: {first}")
-            _say("hint: grant the privilege named above to this role, or run as the owner")
-            sys.exit(int(ExitCode.PERMISSION))
-        _say(f"error: the database refused a statement: {first}")
-        sys.exit(int(ExitCode.ERROR))
+        _say(f"error: the connection failed or was lost: {first}")
+        _say("hint: check the network and the server, then rerun: the run is safe to repeat")
+        sys.exit(int(ExitCode.CONNECTION))
     except (click.exceptions.Abort, KeyboardInterrupt):
         _say("error: interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))

@@ -136,7 +136,8 @@ def migrate_command(
     differ afterwards or a foreign key is left NOT VALID; 3 no backup could be
     taken; 5 a privilege is missing (or row-level security would hide rows); 6
     refused; 7 schema mismatch; 8 a table failed to copy or a materialized view
-    failed to refresh.
+    failed to refresh; 9 QA's server ran out of a resource (out of shared
+    memory, disk full) or its lock table cannot hold a step: the setting is named.
     """
     cfg = configmod.load(config_path)
     src = endpoints.resolve(
