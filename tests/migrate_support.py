@@ -185,7 +185,8 @@ def run_cli(
     ``pgferry.toml`` is picked up nor a report left in the checkout.
     """
     if cwd is None:
-        cwd = Path(tempfile.mkdtemp(prefix="pgferry-cli-"))
+        with tempfile.TemporaryDirectory(prefix="pgferry-cli-") as empty:
+            return run_cli(*args, cwd=Path(empty), timeout=timeout, env=env)
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     full_env.update(env or {})
     proc = subprocess.run(
