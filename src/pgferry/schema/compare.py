@@ -33,8 +33,8 @@ from ..endpoints import Endpoint, connect
 from ..plan import Severity
 from ..source import refuse_same_database, server_identity
 from . import archive as archives
+from . import dependents, grants
 from . import entries as ent
-from . import grants
 from .archive import Archive, Entry
 from .ddl import Step
 from .diff import diff
@@ -216,7 +216,7 @@ def build(
         f.signature: f"{f.name.schema}.{f.name.name}({f.arg_types})"
         for f in (*ref_cat.functions, *dst_cat.functions)
     }
-    out = merge(list(found.differences), changes, reference, qa, settings, signatures)
+    out = merge(list(found.differences), changes, reference, qa, settings, signatures, dst_cat)
     if rehearsal is not None:
         out += refusals(rehearsal, ref_cat)
     order = {k: i for i, k in enumerate(Severity)}
@@ -257,6 +257,7 @@ def merge(
     qa: Archive,
     settings: list[str],
     signatures: dict[str, str] | None = None,
+    qa_catalog: Catalog | None = None,
 ) -> list[Difference]:
     """One list: each catalog difference with pg_dump's statements as its fix where
     pg_dump has the object; each object difference the catalog has no word for."""
@@ -281,7 +282,7 @@ def merge(
             steps = ent.create_steps([c.source], reference, settings)
             fixes.setdefault(table_of_missing[owner], []).extend(steps)
             continue
-        steps = _fix(c, reference, qa, settings)
+        steps = _fix(c, reference, qa, settings, qa_catalog)
         key = ent.match_key(e.kind, e.schema, e.name)
         hits = [i for i in by_key.get(key, []) if found[i].change is c.change] if key else []
         if hits:
@@ -328,7 +329,13 @@ def _owners(d: Difference) -> set[str]:
     return out
 
 
-def _fix(c: ent.EntryChange, reference: Archive, qa: Archive, settings: list[str]) -> list[Step]:
+def _fix(
+    c: ent.EntryChange,
+    reference: Archive,
+    qa: Archive,
+    settings: list[str],
+    qa_catalog: Catalog | None = None,
+) -> list[Step]:
     if c.change is Change.MISSING:
         assert c.source is not None
         return ent.create_steps([c.source], reference, settings)
@@ -346,7 +353,14 @@ def _fix(c: ent.EntryChange, reference: Archive, qa: Archive, settings: list[str
     added = _added(c.target, c.source)
     if added is not None:  # production says more (CLUSTER ON after a key): say only that
         return ent.create_steps([added], reference, settings)
-    return [*ent.drop_steps(c.target, qa), *ent.create_steps([c.source], reference, settings)]
+    # the views reading a view QA drops are dropped before it and made again after it
+    readers, theirs, ours = dependents.rebuilt_readers(c.target, qa_catalog, qa, reference)
+    return [
+        *(s for r in readers for s in ent.drop_steps(r, qa)),
+        *ent.drop_steps(c.target, qa),
+        *ent.create_steps([c.source, *theirs], reference, settings),
+        *ent.create_steps(ours, qa, settings),
+    ]
 
 
 def _runs_also(
