@@ -50,7 +50,7 @@ from .load import (
     truncate,
 )
 from .locks import truncate_batches
-from .plan import Plan, build_plan, covered_tables
+from .plan import Plan, build_plan, covered_tables, empty_selection
 from .refusals import (
     guard,
     refuse_before_writing,
@@ -329,6 +329,8 @@ def migrate(
                     exclude=options.exclude,
                     schemas=options.schemas,
                 )
+                if (empty := _empty_selection(plan, src_cat, options)) is not None:
+                    raise empty
                 plan, filtered = with_rls_problems(plan, snap, src_cat)
                 report = MigrateReport(
                     source=source.describe(),
@@ -445,6 +447,12 @@ def _push_schema(
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
     return result
+
+
+def _empty_selection(plan: Plan, src_cat: Catalog, options: MigrateOptions) -> PgferryError | None:
+    return empty_selection(
+        plan, src_cat, tables=options.tables, exclude=options.exclude, schemas=options.schemas
+    )
 
 
 def _scope(options: MigrateOptions) -> preflight.Scope:
@@ -575,10 +583,12 @@ def _afterwards(
     positions: dict[Name, int],
 ) -> None:
     """Fix sequences, refresh materialized views, compare row counts."""
+    selective = bool(options.tables or options.exclude)  # only the copied tables' sequences
     report.sequences = fix_sequences(
         tconn,
         positions=positions,
         schemas=options.schemas or None,
+        tables={*plan.truncate, *(tp.target for tp in plan.tables)} if selective else None,
         connect=lambda: connect(target, read_only=True, autocommit=True),
     )
     # after the sequences: a failing view must not leave them behind

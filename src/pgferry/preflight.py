@@ -23,8 +23,8 @@ from . import clienttools, databases, queries
 from .catalog import Catalog, Name, read_catalog
 from .databases import SessionsOpen
 from .endpoints import Endpoint, connect
-from .errors import ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
-from .plan import Plan, build_plan
+from .errors import ConfigError, ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
+from .plan import Plan, build_plan, empty_selection
 from .schema import SchemaDiff, diff
 
 #: What the estimate assumes a refresh moves per second, counting tables with their
@@ -161,6 +161,21 @@ def _run(
         plan = build_plan(
             src_cat, dst_cat, tables=scope.tables, exclude=scope.exclude, schemas=scope.schemas
         )
+        empty = empty_selection(
+            plan, src_cat, tables=scope.tables, exclude=scope.exclude, schemas=scope.schemas
+        )
+        if empty is not None:  # nothing else to check: the run would copy nothing
+            report.checks.append(
+                Check(
+                    "selection",
+                    Mark.FAIL,
+                    "tables to copy",
+                    empty.message,
+                    empty.hint or "",
+                    ConfigError,
+                )
+            )
+            return report
         if full:
             report.checks.append(_versions(src_cat, dst_cat))
             report.checks.append(_tools(src_cat, dst_cat))
