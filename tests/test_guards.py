@@ -3,9 +3,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.migrate_support import migrate_cli
+import psycopg
+from psycopg import sql
+
+from tests.migrate_support import give_database_to, migrate_cli, run_as, run_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -75,3 +82,77 @@ def test_a_selective_migrate_leaves_other_tables_sequences_alone(
     after = {r[0]: r[1:] for r in qa.execute(_SEQUENCES)}
     assert after["other"] == before["other"]  # QA's 900 is ahead of it, but not copied: alone
     assert after["parent"] != before["parent"] and after["child"] != before["child"]
+
+
+# -- 5: other roles' sessions are seen, and ended with --force where the role may -------
+
+
+@contextmanager
+def _owned_by(qa: Database, prod: Database, role: str) -> Iterator[str]:
+    """QA owned by *role* (CREATEDB, pg_signal_backend, no superuser), its tables too."""
+    with qa.server.role(role, attrs="LOGIN CREATEDB") as name:
+        qa.server.admin.execute(
+            sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(name))
+        )
+        give_database_to(qa, name)
+        prod.execute(SCHEMA + PROD_DATA)
+        run_as(qa, name, SCHEMA + QA_DATA)
+        yield qa.url_as(name, "secret-pw")
+
+
+@contextmanager
+def _app_session(qa: Database, role: str = "pf_guard_app") -> Iterator[psycopg.Connection[Any]]:
+    """An idle session of another role on QA, as a running app holds."""
+    with qa.server.role(role) as name:
+        conn = psycopg.connect(qa.url_as(name, "secret-pw"), application_name="the-app")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _alive(qa: Database, pid: int) -> bool:
+    return bool(
+        qa.server.admin.scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+    )
+
+
+def test_another_roles_session_is_seen_and_ended_with_force(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    (tmp_path / "pgferry.toml").write_text('[backup]\nmethod = "template"\n')
+    with _owned_by(qa, prod, "pf_guard_owner") as owner_url, _app_session(qa) as app:
+        pid = app.info.backend_pid
+        ran = run_cli("preflight", "--from", prod.url, "--to", owner_url, "--json", cwd=tmp_path)
+        line = {c["check"]: c for c in json.loads(ran.stdout)["checks"]}["sessions"]
+        assert line["mark"] == "fail", line  # a template backup needs QA alone
+        assert f"pid {pid} pf_guard_app (the-app)" in line["reason"]
+        assert "may not see" in line["reason"]
+        refused = migrate_cli(prod, owner_url, "--yes", "--no-report", backup=True, cwd=tmp_path)
+        assert refused.code == 6, refused.stderr
+        assert f"pid {pid}" in refused.stderr and "--force" in refused.stderr
+        assert _alive(qa, pid)
+        ran = migrate_cli(
+            prod, owner_url, "--yes", "--no-report", "--force", backup=True, cwd=tmp_path
+        )
+        assert ran.code == 0, ran.stderr
+        assert not _alive(qa, pid)
+    assert qa.scalar("SELECT count(*) FROM parent") == 20
+
+
+def test_force_names_the_sessions_it_may_not_end(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    (tmp_path / "pgferry.toml").write_text('[backup]\nmethod = "template"\n')
+    with (
+        _owned_by(qa, prod, "pf_guard_owner") as owner_url,
+        psycopg.connect(qa.url, application_name="a-superuser") as su,
+    ):
+        pid = su.info.backend_pid
+        ran = migrate_cli(
+            prod, owner_url, "--yes", "--no-report", "--force", backup=True, cwd=tmp_path
+        )
+        assert ran.code == 5, ran.stderr
+        assert f"pid {pid}" in ran.stderr and "only a superuser may end it" in ran.stderr
+        assert _alive(qa, pid)
+    assert qa.scalar("SELECT count(*) FROM parent") == 1

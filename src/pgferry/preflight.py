@@ -424,6 +424,12 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
         s for s in found if s.xact_seconds is not None and s.xact_seconds > 60 and s not in stuck
     ]
     listed = ", ".join(str(s) for s in found[:3])
+    hidden = [s for s in found if s.hidden]
+    if hidden:  # counted and named all the same; what this role cannot see is said
+        listed += (
+            f"; {len(hidden)} of other roles, whose state role {conn.info.user} may not see "
+            "(pg_read_all_stats shows it)"
+        )
     if stuck or long:
         shown = ", ".join(str(s) for s in (stuck + long)[:3])
         return Check(
@@ -438,6 +444,17 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
             SessionsOpen,
         )
     needs_alone = scope.strategy == "swap" or (scope.backup and scope.backup_method == "template")
+    unending = [s for s in found if not s.may_end]
+    if needs_alone and scope.force and unending:
+        shown = "; ".join(f"{s}: {s.why_not_end}" for s in unending[:3])
+        return Check(
+            "sessions",
+            Mark.FAIL,
+            title,
+            f"{len(found)} other session(s) and --force may not end {len(unending)} ({shown})",
+            "stop the app for a moment, or GRANT pg_signal_backend TO this role",
+            PrivilegeError,
+        )
     if needs_alone and not scope.force:
         what = "the swap renames QA" if scope.strategy == "swap" else "a template backup"
         return Check(
