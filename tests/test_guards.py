@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tests.migrate_support import give_database_to, migrate_cli, run_as, run_cli
+from tests.migrate_support import foreign_keys, give_database_to, migrate_cli, run_as, run_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -156,3 +157,52 @@ def test_force_names_the_sessions_it_may_not_end(
         assert f"pid {pid}" in ran.stderr and "only a superuser may end it" in ran.stderr
         assert _alive(qa, pid)
     assert qa.scalar("SELECT count(*) FROM parent") == 1
+
+
+# -- 4: every wait is bounded and named ------------------------------------------------
+
+
+@contextmanager
+def _reading(qa: Database, table: str, seconds: int = 20) -> Iterator[int]:
+    """An app's query running on *table* (ACCESS SHARE held until it ends): its pid."""
+    conn = psycopg.connect(qa.url, autocommit=True, application_name="the-reader")
+    try:
+        conn.pgconn.send_query(
+            f"SELECT pg_sleep({seconds}), (SELECT count(*) FROM {table})".encode()
+        )
+        deadline = time.monotonic() + 10
+        while not qa.scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = %s AND c.relname = %s AND l.granted",
+            (conn.info.backend_pid, table),
+        ):
+            assert time.monotonic() < deadline, "the app's query never took its lock"
+            time.sleep(0.05)
+        yield conn.info.backend_pid
+    finally:
+        conn.cancel_safe()
+        conn.close()
+
+
+def test_an_app_lock_during_set_aside_ends_in_a_bounded_named_wait(
+    prod: Database, qa: Database
+) -> None:
+    with _owned_by(qa, prod, "pf_guard_owner") as owner_url, _reading(qa, "child") as pid:
+        ran = migrate_cli(prod, owner_url, "--yes", "--no-report", "--lock-timeout", "1s")
+        assert ran.code == 6, ran.stderr
+        assert "waited 1s for a lock on QA" in ran.stderr
+        assert f"pid {pid}" in ran.stderr and "(the-reader)" in ran.stderr
+        assert "stop the app" in ran.stderr
+    # the foreign key set aside before the wait is back, QA's rows too
+    assert [fk[1] for fk in foreign_keys(qa)] == ["child_parent_id_fkey"]
+    assert qa.scalar("SELECT count(*) FROM parent") == 1
+
+
+def test_an_app_lock_during_truncate_is_named_too(prod: Database, qa: Database) -> None:
+    _pair(prod, qa)
+    with _reading(qa, "other") as pid:
+        ran = migrate_cli(prod, qa, "--yes", "--no-report", "--lock-timeout", "500ms")
+        assert ran.code == 6, ran.stderr
+        assert "waited 500ms for a lock on QA to empty its tables" in ran.stderr
+        assert f"pid {pid}" in ran.stderr and "public.other" in ran.stderr
+    assert qa.scalar("SELECT count(*) FROM other") == 1

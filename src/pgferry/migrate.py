@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import journal, largeobjects, matviews, preflight
+from . import journal, largeobjects, matviews, preflight, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, RefusedError, from_server
@@ -89,6 +89,8 @@ class MigrateOptions:
     force: bool = False
     #: replace QA's large objects with production's (False: leave both alone, say how many)
     large_objects: bool = True
+    #: how long each statement waits for a lock on QA (see :mod:`pgferry.waits`)
+    lock_timeout: str = waits.DEFAULT_LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,8 @@ def migrate(
                 hint="give pgferry a direct URL to the server (Prisma's directUrl)",
             )
     report: MigrateReport | None = None
+    target = replace(target, lock_timeout=options.lock_timeout)  # every wait on QA bounded
+    waiting = "set QA's tables aside, empty them or put them back"
     try:
         with Snapshot(source) as snap:
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
@@ -307,9 +311,12 @@ def migrate(
                 ):  # the cheap part of pgferry preflight: stop on a failing line
                     preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
                 # what an interrupted run set aside comes back first (not in a dry run: it writes)
-                restored = (
-                    journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
-                )
+                with waits.named(
+                    tconn, (), options.lock_timeout, "put back what an earlier run set aside"
+                ):
+                    restored = (
+                        journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
+                    )
                 if restored.restored:
                     log.note(
                         f"put back {len(restored.restored)} objects an interrupted run "
@@ -381,12 +388,13 @@ def migrate(
                     refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
                 # production's positions now: its snapshot then only has to last through the load
                 positions = snap.sequence_positions(src_cat)
-                _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-                if deferred:  # NOT NULL on columns the load has now filled
-                    report.schema_pushed += _push_schema(
-                        source, target, options, log
-                    ).plan.statements
-                _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+                with waits.named(tconn, plan.truncate, options.lock_timeout, waiting):
+                    _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+                    if deferred:  # NOT NULL on columns the load has now filled
+                        report.schema_pushed += _push_schema(
+                            source, target, options, log
+                        ).plan.statements
+                    _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     except PgferryError as exc:  # the report so far goes with the error, for the ticket
         _attach(report, exc, started)
         raise
