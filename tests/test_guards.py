@@ -13,7 +13,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tests.migrate_support import foreign_keys, give_database_to, migrate_cli, run_as, run_cli
+from pgferry import runlock
+from tests.migrate_support import (
+    foreign_keys,
+    give_database_to,
+    migrate_cli,
+    run_as,
+    run_cli,
+    spawn_migrate,
+)
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -206,3 +214,41 @@ def test_an_app_lock_during_truncate_is_named_too(prod: Database, qa: Database) 
         assert "waited 500ms for a lock on QA to empty its tables" in ran.stderr
         assert f"pid {pid}" in ran.stderr and "public.other" in ran.stderr
     assert qa.scalar("SELECT count(*) FROM other") == 1
+
+
+# -- 6c: one run per QA at a time ----------------------------------------------------
+
+
+def test_a_run_holding_qas_lock_refuses_in_place_and_swap(prod: Database, qa: Database) -> None:
+    _pair(prod, qa)
+    with psycopg.connect(qa.server.admin.url, autocommit=True, application_name="other-run") as h:
+        assert h.execute("SELECT pg_try_advisory_lock(%s)", (runlock.key(qa.name),)).fetchone()
+        for strategy in ("refresh", "swap"):
+            ran = migrate_cli(prod, qa, "--yes", "--no-report", "--strategy", strategy)
+            assert ran.code == 6, (strategy, ran.stderr)
+            assert f"pid {h.info.backend_pid}" in ran.stderr and "(other-run)" in ran.stderr
+    assert qa.scalar("SELECT count(*) FROM parent") == 1 and _copies_of(qa) == []
+
+
+def test_swap_is_refused_while_an_in_place_run_works(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _pair(prod, qa)
+    with _reading(qa, "other", seconds=30) as reader:
+        first = spawn_migrate(
+            prod.url, qa.url, "--no-backup", "--lock-timeout", "30s", cwd=tmp_path
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not qa.scalar(  # the in-place run waits for the app's lock, holding QA's
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> %s", (reader,)
+            ):
+                assert time.monotonic() < deadline and first.poll() is None
+                time.sleep(0.1)
+            ran = migrate_cli(prod, qa, "--yes", "--no-report", "--strategy", "swap")
+            assert ran.code == 6, ran.stderr
+            assert "(pgferry migrate lock)" in ran.stderr
+        finally:
+            first.kill()
+            first.wait()
+    assert _copies_of(qa) == []

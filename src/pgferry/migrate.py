@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import journal, largeobjects, matviews, preflight, waits
+from . import journal, largeobjects, matviews, preflight, runlock, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, RefusedError, from_server
@@ -286,9 +286,23 @@ def migrate(
     """Replace QA's data with production's.  See the module docstring for the flow.
 
     *confirm* gets the plan and the target database's name and returns whether
-    to go on; ``None`` means the caller already confirmed (``--yes``).
+    to go on; ``None`` means the caller already confirmed (``--yes``).  One run per
+    QA database at a time (see :mod:`pgferry.runlock`); a dry run writes nothing.
     """
     options = options or MigrateOptions()
+    if options.dry_run:
+        return _migrate(source, target, options, confirm, progress)
+    with runlock.held(target, "migrate"):
+        return _migrate(source, target, options, confirm, progress)
+
+
+def _migrate(
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions,
+    confirm: Callable[[Plan, str], bool] | None,
+    progress: Progress | None,
+) -> MigrateReport:
     started = time.monotonic()
     log = RunLog(progress)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
