@@ -252,3 +252,41 @@ def test_swap_is_refused_while_an_in_place_run_works(
             first.kill()
             first.wait()
     assert _copies_of(qa) == []
+
+
+# -- 6b: QA-side row-level security and a missing CREATE, refused before writing -------
+
+
+def test_qa_side_row_level_security_is_refused_before_writing(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    with _owned_by(qa, prod, "pf_guard_owner") as owner_url:
+        run_as(
+            qa,
+            "pf_guard_owner",
+            "ALTER TABLE parent ENABLE ROW LEVEL SECURITY; ALTER TABLE parent FORCE ROW LEVEL "
+            "SECURITY; CREATE POLICY few ON parent USING (id < 10)",
+        )
+        ran = migrate_cli(prod, owner_url, "--yes", "--no-report", backup=True, cwd=tmp_path)
+    assert ran.code == 5, ran.stderr
+    assert "row-level security on public.parent in QA" in ran.stderr
+    assert "nothing was written" in ran.stderr
+    assert _copies_of(qa) == [] and not (tmp_path / "pgferry-backups").exists()
+    assert qa.scalar("SELECT count(*) FROM parent") == 1
+
+
+def test_a_role_without_create_on_qa_is_refused_before_writing(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    prod.execute(SCHEMA + PROD_DATA)
+    with qa.server.role("pf_guard_nocreate") as role:
+        qa.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        run_as(qa, role, SCHEMA + QA_DATA)
+        ran = migrate_cli(
+            prod, qa.url_as(role, "secret-pw"), "--yes", "--no-report", backup=True, cwd=tmp_path
+        )
+    assert ran.code == 5, ran.stderr
+    assert f"CREATE on database {qa.name}" in ran.stderr and "nothing was written" in ran.stderr
+    assert not (tmp_path / "pgferry-backups").exists() and _copies_of(qa) == []
+    assert qa.scalar("SELECT count(*) FROM parent") == 1
+    assert qa.scalar("SELECT to_regnamespace('pgferry')") is None

@@ -294,6 +294,7 @@ def _target_privileges(conn: Conn, plan: Plan, dst: Catalog) -> Check:
     if frozen:
         seqs = [Name(str(s), str(n)) for s, n in frozen]
         problems.append(f"UPDATE on sequence(s) {_names(seqs, 3)} (setval)")
+    problems += _qa_rls(conn, plan) + _create(conn)
     title = "QA write privileges"
     if not problems:
         return Check(
@@ -308,9 +309,35 @@ def _target_privileges(conn: Conn, plan: Plan, dst: Catalog) -> Check:
         Mark.FAIL,
         title,
         f"role {dst.role} lacks " + "; ".join(problems),
-        "run as QA's owner (the role prisma migrate uses), or GRANT what is named",
+        "run as QA's owner (the role prisma migrate uses), or GRANT what is named "
+        "(GRANT CREATE ON DATABASE ... TO the role; ALTER ROLE ... BYPASSRLS)",
         PrivilegeError,
     )
+
+
+def _qa_rls(conn: Conn, plan: Plan) -> list[str]:
+    """QA tables whose row-level security applies to this role: COPY into them fails (or
+    would keep only the rows a policy lets in), after QA was emptied."""
+    tables = [tp.target for tp in plan.tables]
+    rows = conn.execute(
+        queries.load("rls_active"), ([t.schema for t in tables], [t.name for t in tables])
+    ).fetchall()
+    if not rows:
+        return []
+    names = [Name(str(r[0]), str(r[1])) for r in rows]
+    return [
+        f"a way past row-level security on {_names(names, 3)} in QA (the load would be "
+        "filtered): run as the tables' owner (without FORCE ROW LEVEL SECURITY) or a role "
+        "with BYPASSRLS"
+    ]
+
+
+def _create(conn: Conn) -> list[str]:
+    """CREATE on QA's database: a run creates the schema of its journal there."""
+    row = conn.execute(queries.load("privileges_create")).fetchone()
+    if row is None or row[0]:
+        return []
+    return [f"CREATE on database {row[2]} (for the pgferry schema that holds the run's journal)"]
 
 
 def _backup(target: Endpoint, scope: Scope, own: Sequence[int]) -> Check:
