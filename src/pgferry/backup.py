@@ -455,9 +455,9 @@ def rollback(
     item = find(endpoint, backup_name, folder)
     if say:
         say(f"rolling {endpoint.dbname} back to backup {item.name} ({item.method})")
-    from . import restore  # it builds on this module's helpers
+    from . import restore, runlock  # they build on this module's helpers
 
-    with databases.maintenance_session(endpoint) as conn:
+    with runlock.held(endpoint, "rollback"), databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
         if item.method != "dump":
             how, missed = restore.from_copy(conn, db, item, force)

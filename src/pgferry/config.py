@@ -16,6 +16,7 @@
     push_schema = false               # run `pgferry schema push` (additive) before the copy
     backup = true                     # back QA up before writing (false: like --no-backup)
     large_objects = true              # copy large objects (false: like --no-large-objects)
+    lock_timeout = "60s"              # longest wait for a lock on QA (like --lock-timeout)
 
     [backup]
     method = "auto"                   # auto, template or dump
@@ -31,13 +32,22 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .waits import valid_timeout
 
 DEFAULT_PATH = Path("pgferry.toml")
 
 _KEYS: dict[str, set[str]] = {
     "source": {"url_env"},
     "target": {"url_env", "protected"},
-    "migrate": {"tables", "exclude", "jobs", "push_schema", "backup", "large_objects"},
+    "migrate": {
+        "tables",
+        "exclude",
+        "jobs",
+        "push_schema",
+        "backup",
+        "large_objects",
+        "lock_timeout",
+    },
     "backup": {"method", "keep", "folder"},
 }
 
@@ -55,6 +65,8 @@ class Config:
     backup: bool = True
     #: copy production's large objects ([migrate] large_objects = false leaves them)
     large_objects: bool = True
+    #: the longest wait for a lock on QA ([migrate] lock_timeout, see pgferry.waits)
+    lock_timeout: str = "60s"
     backup_method: str = "auto"
     backup_keep: int = 5
     backup_folder: Path = Path("pgferry-backups")
@@ -98,6 +110,10 @@ def load(path: Path | None = None) -> Config:
     lobs = mig.get("large_objects", True)
     if not isinstance(lobs, bool):
         raise ConfigError(f"{path}: [migrate] large_objects must be true or false")
+    lock_timeout = mig.get("lock_timeout", "60s")
+    if not isinstance(lock_timeout, str):
+        raise ConfigError(f'{path}: [migrate] lock_timeout must be a string such as "60s"')
+    lock_timeout = valid_timeout(lock_timeout, f"{path}: [migrate] lock_timeout")
     bak = data.get("backup", {})
     take = mig.get("backup", True)
     if not isinstance(take, bool):
@@ -124,5 +140,6 @@ def load(path: Path | None = None) -> Config:
         jobs=jobs,
         push_schema=push_schema,
         large_objects=lobs,
+        lock_timeout=lock_timeout,
         path=path,
     )

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -95,10 +96,26 @@ class Session:
     application: str
     state: str
     xact_seconds: float | None
+    #: another role's session, whose state and times this role may not see
+    hidden: bool = False
+    #: whether this role may end it (pg_terminate_backend)
+    may_end: bool = True
+    superuser: bool = False
+    since: datetime | None = None  # when the session started (None: hidden)
 
     def __str__(self) -> str:
         app = f" ({self.application})" if self.application else ""
-        return f"pid {self.pid} {self.user}{app} {self.state}".rstrip()
+        state = "state hidden" if self.hidden else self.state
+        return f"pid {self.pid} {self.user}{app} {state}".rstrip()
+
+    @property
+    def why_not_end(self) -> str:
+        """Why this role may not end it ("" when it may)."""
+        if self.may_end:
+            return ""
+        if self.superuser:
+            return "a superuser's session: only a superuser may end it"
+        return "another role's session: needs membership of pg_signal_backend or of that role"
 
 
 def maintenance(endpoint: Endpoint, dbname: str = "postgres") -> Endpoint:
@@ -157,20 +174,32 @@ def clear_sessions(conn: Conn, dbname: str, *, force: bool, why: str) -> None:
     terminate(conn, dbname)
 
 
-def terminate(conn: Conn, dbname: str) -> int:
-    """End every other session on *dbname*; return how many were ended."""
+def terminate(conn: Conn, dbname: str, ignore: Sequence[int] = ()) -> int:
+    """End every other session on *dbname* (but those in *ignore*); return how many were
+    ended.  Those this role may not end are tried last and named in a
+    :class:`~pgferry.errors.PrivilegeError`, with why, once the others are ended."""
     ended = 0
-    for s in sessions(conn, dbname):
+    refused: list[tuple[Session, str]] = []
+    for s in sessions(conn, dbname, ignore):
+        if not s.may_end:
+            refused.append((s, s.why_not_end))
+            continue
         try:
             row = conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)", (s.pid,)).fetchone()
-        except psycopg.errors.InsufficientPrivilege:
-            raise PrivilegeError(
-                f"may not end session {s} on {dbname}",
-                hint="end it yourself, or run as a superuser or a member of pg_signal_backend",
-            ) from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            refused.append((s, (exc.diag.message_primary or str(exc)).strip()))
+            continue
         ended += bool(row and row[0])
+    if refused:
+        listed = "; ".join(f"{s}: {why}" for s, why in refused[:5])
+        raise PrivilegeError(
+            f"--force ended {ended} session(s) on {dbname} but may not end {len(refused)}: "
+            f"{listed}",
+            hint="end them yourself (stop the app), or GRANT pg_signal_backend TO this role "
+            "(a superuser's session only a superuser may end)",
+        )
     deadline = time.monotonic() + SESSION_GRACE_SECONDS
-    while sessions(conn, dbname) and time.monotonic() < deadline:
+    while sessions(conn, dbname, ignore) and time.monotonic() < deadline:
         time.sleep(0.05)
     return ended
 

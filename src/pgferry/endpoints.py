@@ -118,6 +118,8 @@ class Endpoint:
     schema: str | None = None
     pgbouncer: bool = False
     ignored_params: tuple[str, ...] = field(default=())
+    #: bounds every lock wait of its writing sessions (``migrate``'s QA); None: no bound
+    lock_timeout: str | None = None
 
     def params(self) -> dict[str, str]:
         """The connection parameters libpq will use, defaults and ``PG*`` included."""
@@ -295,6 +297,8 @@ def connect(
         if endpoint.pgbouncer:
             conn.prepare_threshold = None
         settings = dict(PINNED_SETTINGS)
+        if endpoint.lock_timeout and not read_only:  # see pgferry.waits
+            settings["lock_timeout"] = endpoint.lock_timeout
         if conn.info.server_version >= 170000:
             settings.update(PINNED_SETTINGS_17)
         if read_only:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, NoReturn, Protocol
 import psycopg
 from psycopg import sql
 
-from . import journal
+from . import journal, waits
 from .catalog import Name
 from .endpoints import Endpoint, connect
 from .errors import CopyFailed, PgferryError, PrivilegeError
@@ -123,7 +123,7 @@ def target_session(endpoint: Endpoint, *, replica: bool) -> psycopg.Connection[A
 def truncate(
     conn: psycopg.Connection[Any],
     tables: Sequence[Name],
-    lock_timeout: str = "60s",
+    lock_timeout: str | None = None,
     *,
     partitioned: Collection[Name] = (),
 ) -> None:
@@ -131,7 +131,8 @@ def truncate(
 
     Tables are truncated with ONLY (an inheritance child outside the list keeps
     its rows), except the *partitioned* ones, which PostgreSQL truncates only
-    with their partitions.
+    with their partitions.  The wait for their locks is bounded by *lock_timeout*
+    (else the session's, see :mod:`pgferry.waits`); its expiry names who holds them.
     """
     if not tables:
         return
@@ -140,14 +141,15 @@ def truncate(
     )
     try:
         with conn.transaction():
-            conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+            if lock_timeout is not None:
+                conn.execute(
+                    sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout))
+                )
             conn.execute(sql.SQL("TRUNCATE TABLE {} RESTRICT").format(targets))
     except psycopg.errors.LockNotAvailable:
-        raise PgferryError(
-            f"could not lock QA's tables within {lock_timeout} to empty them: "
-            "other sessions are using them",
-            hint="stop the QA application (or its workers) during the refresh, then rerun",
-        ) from None
+        row = conn.execute("SHOW lock_timeout").fetchone()
+        waited = lock_timeout or (str(row[0]) if row else "lock_timeout")
+        raise waits.timed_out(conn, tables, waited, "empty its tables") from None
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
             str(exc).strip().splitlines()[0] + " (TRUNCATE is needed to empty QA's tables)",

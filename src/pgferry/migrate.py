@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import journal, largeobjects, matviews, preflight
+from . import journal, largeobjects, matviews, preflight, runlock, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import ExitCode, PgferryError, RefusedError, from_server
@@ -50,7 +50,7 @@ from .load import (
     truncate,
 )
 from .locks import truncate_batches
-from .plan import Plan, build_plan, covered_tables
+from .plan import Plan, build_plan, covered_tables, empty_selection
 from .refusals import (
     guard,
     refuse_before_writing,
@@ -89,6 +89,8 @@ class MigrateOptions:
     force: bool = False
     #: replace QA's large objects with production's (False: leave both alone, say how many)
     large_objects: bool = True
+    #: how long each statement waits for a lock on QA (see :mod:`pgferry.waits`)
+    lock_timeout: str = waits.DEFAULT_LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -284,9 +286,23 @@ def migrate(
     """Replace QA's data with production's.  See the module docstring for the flow.
 
     *confirm* gets the plan and the target database's name and returns whether
-    to go on; ``None`` means the caller already confirmed (``--yes``).
+    to go on; ``None`` means the caller already confirmed (``--yes``).  One run per
+    QA database at a time (see :mod:`pgferry.runlock`); a dry run writes nothing.
     """
     options = options or MigrateOptions()
+    if options.dry_run:
+        return _migrate(source, target, options, confirm, progress)
+    with runlock.held(target, "migrate"):
+        return _migrate(source, target, options, confirm, progress)
+
+
+def _migrate(
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions,
+    confirm: Callable[[Plan, str], bool] | None,
+    progress: Progress | None,
+) -> MigrateReport:
     started = time.monotonic()
     log = RunLog(progress)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
@@ -298,6 +314,8 @@ def migrate(
                 hint="give pgferry a direct URL to the server (Prisma's directUrl)",
             )
     report: MigrateReport | None = None
+    target = replace(target, lock_timeout=options.lock_timeout)  # every wait on QA bounded
+    waiting = "set QA's tables aside, empty them or put them back"
     try:
         with Snapshot(source) as snap:
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
@@ -307,9 +325,12 @@ def migrate(
                 ):  # the cheap part of pgferry preflight: stop on a failing line
                     preflight.gate(source, target, _scope(options), ignore=[tconn.info.backend_pid])
                 # what an interrupted run set aside comes back first (not in a dry run: it writes)
-                restored = (
-                    journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
-                )
+                with waits.named(
+                    tconn, (), options.lock_timeout, "put back what an earlier run set aside"
+                ):
+                    restored = (
+                        journal.RestoreResult((), ()) if options.dry_run else journal.restore(tconn)
+                    )
                 if restored.restored:
                     log.note(
                         f"put back {len(restored.restored)} objects an interrupted run "
@@ -329,6 +350,8 @@ def migrate(
                     exclude=options.exclude,
                     schemas=options.schemas,
                 )
+                if (empty := _empty_selection(plan, src_cat, options)) is not None:
+                    raise empty
                 plan, filtered = with_rls_problems(plan, snap, src_cat)
                 report = MigrateReport(
                     source=source.describe(),
@@ -379,12 +402,13 @@ def migrate(
                     refuse_before_writing(plan, filtered, src_cat, dst_cat, None)
                 # production's positions now: its snapshot then only has to last through the load
                 positions = snap.sequence_positions(src_cat)
-                _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
-                if deferred:  # NOT NULL on columns the load has now filled
-                    report.schema_pushed += _push_schema(
-                        source, target, options, log
-                    ).plan.statements
-                _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
+                with waits.named(tconn, plan.truncate, options.lock_timeout, waiting):
+                    _load(snap, tconn, target, plan, src_cat, dst_cat, options, report, log)
+                    if deferred:  # NOT NULL on columns the load has now filled
+                        report.schema_pushed += _push_schema(
+                            source, target, options, log
+                        ).plan.statements
+                    _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     except PgferryError as exc:  # the report so far goes with the error, for the ticket
         _attach(report, exc, started)
         raise
@@ -445,6 +469,12 @@ def _push_schema(
     for d in (*result.plan.held_back, *result.plan.refused):
         log.note(f"schema push left alone: {d.kind} {d.name}: {d.refused or 'needs --allow-drop'}")
     return result
+
+
+def _empty_selection(plan: Plan, src_cat: Catalog, options: MigrateOptions) -> PgferryError | None:
+    return empty_selection(
+        plan, src_cat, tables=options.tables, exclude=options.exclude, schemas=options.schemas
+    )
 
 
 def _scope(options: MigrateOptions) -> preflight.Scope:
@@ -575,10 +605,12 @@ def _afterwards(
     positions: dict[Name, int],
 ) -> None:
     """Fix sequences, refresh materialized views, compare row counts."""
+    selective = bool(options.tables or options.exclude)  # only the copied tables' sequences
     report.sequences = fix_sequences(
         tconn,
         positions=positions,
         schemas=options.schemas or None,
+        tables={*plan.truncate, *(tp.target for tp in plan.tables)} if selective else None,
         connect=lambda: connect(target, read_only=True, autocommit=True),
     )
     # after the sequences: a failing view must not leave them behind

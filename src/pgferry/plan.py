@@ -18,7 +18,7 @@ from typing import Any
 from .casts import Cast, CastKind, make_cast
 from .casts import note as cast_note
 from .catalog import Catalog, Column, Generated, Name, RelKind, Table
-from .errors import SchemaMismatch
+from .errors import ConfigError, SchemaMismatch
 
 #: Tables never copied unless named with --tables: Prisma's migration history
 #: describes QA's schema, not production's data (copy it only with the schema).
@@ -182,6 +182,30 @@ def select_tables(
             continue
         chosen.append(t)
     return chosen, skipped
+
+
+def empty_selection(
+    plan: Plan,
+    source: Catalog,
+    *,
+    tables: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    schemas: Sequence[str] = (),
+) -> ConfigError | None:
+    """The error for a selection (--tables, --exclude, --schema) that leaves nothing to
+    copy: a run would pass vacuously, after a backup, and move sequences it never fed."""
+    if not (tables or exclude or schemas) or plan.tables or plan.refresh or plan.blocking:
+        return None
+    given = [f"--tables {p!r}" for p in tables] + [f"--schema {s!r}" for s in schemas]
+    given += [f"--exclude {p!r}" for p in exclude]
+    existing = [t.name for t in source.tables if t.name.schema != OWN_SCHEMA and not t.extension]
+    shown = ", ".join(str(n) for n in existing[:5]) or "none"
+    more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+    return ConfigError(
+        f"{' '.join(given)} matches no table of production to copy: nothing was written",
+        hint=f"production's tables include {shown}{more}; patterns match 'schema.table' or "
+        "'table' (case-sensitive, * and ? as wildcards)",
+    )
 
 
 # -- column mapping -------------------------------------------------------------

@@ -23,8 +23,8 @@ from . import clienttools, databases, queries
 from .catalog import Catalog, Name, read_catalog
 from .databases import SessionsOpen
 from .endpoints import Endpoint, connect
-from .errors import ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
-from .plan import Plan, build_plan
+from .errors import ConfigError, ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
+from .plan import Plan, build_plan, empty_selection
 from .schema import SchemaDiff, diff
 
 #: What the estimate assumes a refresh moves per second, counting tables with their
@@ -161,6 +161,21 @@ def _run(
         plan = build_plan(
             src_cat, dst_cat, tables=scope.tables, exclude=scope.exclude, schemas=scope.schemas
         )
+        empty = empty_selection(
+            plan, src_cat, tables=scope.tables, exclude=scope.exclude, schemas=scope.schemas
+        )
+        if empty is not None:  # nothing else to check: the run would copy nothing
+            report.checks.append(
+                Check(
+                    "selection",
+                    Mark.FAIL,
+                    "tables to copy",
+                    empty.message,
+                    empty.hint or "",
+                    ConfigError,
+                )
+            )
+            return report
         if full:
             report.checks.append(_versions(src_cat, dst_cat))
             report.checks.append(_tools(src_cat, dst_cat))
@@ -279,6 +294,7 @@ def _target_privileges(conn: Conn, plan: Plan, dst: Catalog) -> Check:
     if frozen:
         seqs = [Name(str(s), str(n)) for s, n in frozen]
         problems.append(f"UPDATE on sequence(s) {_names(seqs, 3)} (setval)")
+    problems += _qa_rls(conn, plan) + _create(conn)
     title = "QA write privileges"
     if not problems:
         return Check(
@@ -293,9 +309,35 @@ def _target_privileges(conn: Conn, plan: Plan, dst: Catalog) -> Check:
         Mark.FAIL,
         title,
         f"role {dst.role} lacks " + "; ".join(problems),
-        "run as QA's owner (the role prisma migrate uses), or GRANT what is named",
+        "run as QA's owner (the role prisma migrate uses), or GRANT what is named "
+        "(GRANT CREATE ON DATABASE ... TO the role; ALTER ROLE ... BYPASSRLS)",
         PrivilegeError,
     )
+
+
+def _qa_rls(conn: Conn, plan: Plan) -> list[str]:
+    """QA tables whose row-level security applies to this role: COPY into them fails (or
+    would keep only the rows a policy lets in), after QA was emptied."""
+    tables = [tp.target for tp in plan.tables]
+    rows = conn.execute(
+        queries.load("rls_active"), ([t.schema for t in tables], [t.name for t in tables])
+    ).fetchall()
+    if not rows:
+        return []
+    names = [Name(str(r[0]), str(r[1])) for r in rows]
+    return [
+        f"a way past row-level security on {_names(names, 3)} in QA (the load would be "
+        "filtered): run as the tables' owner (without FORCE ROW LEVEL SECURITY) or a role "
+        "with BYPASSRLS"
+    ]
+
+
+def _create(conn: Conn) -> list[str]:
+    """CREATE on QA's database: a run creates the schema of its journal there."""
+    row = conn.execute(queries.load("privileges_create")).fetchone()
+    if row is None or row[0]:
+        return []
+    return [f"CREATE on database {row[2]} (for the pgferry schema that holds the run's journal)"]
 
 
 def _backup(target: Endpoint, scope: Scope, own: Sequence[int]) -> Check:
@@ -409,6 +451,12 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
         s for s in found if s.xact_seconds is not None and s.xact_seconds > 60 and s not in stuck
     ]
     listed = ", ".join(str(s) for s in found[:3])
+    hidden = [s for s in found if s.hidden]
+    if hidden:  # counted and named all the same; what this role cannot see is said
+        listed += (
+            f"; {len(hidden)} of other roles, whose state role {conn.info.user} may not see "
+            "(pg_read_all_stats shows it)"
+        )
     if stuck or long:
         shown = ", ".join(str(s) for s in (stuck + long)[:3])
         return Check(
@@ -423,6 +471,17 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
             SessionsOpen,
         )
     needs_alone = scope.strategy == "swap" or (scope.backup and scope.backup_method == "template")
+    unending = [s for s in found if not s.may_end]
+    if needs_alone and scope.force and unending:
+        shown = "; ".join(f"{s}: {s.why_not_end}" for s in unending[:3])
+        return Check(
+            "sessions",
+            Mark.FAIL,
+            title,
+            f"{len(found)} other session(s) and --force may not end {len(unending)} ({shown})",
+            "stop the app for a moment, or GRANT pg_signal_backend TO this role",
+            PrivilegeError,
+        )
     if needs_alone and not scope.force:
         what = "the swap renames QA" if scope.strategy == "swap" else "a template backup"
         return Check(

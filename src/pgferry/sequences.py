@@ -16,7 +16,7 @@ lock table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -149,9 +149,14 @@ class SequenceReport:
 # -- selecting what to look at ------------------------------------------------
 
 
-def _selected(catalog: Catalog, schemas: Iterable[str] | None) -> Iterator[CatalogSequence]:
+def _selected(
+    catalog: Catalog, schemas: Iterable[str] | None, tables: Collection[Name] | None = None
+) -> Iterator[CatalogSequence]:
+    """The sequences in *schemas*; with *tables*, only those feeding a column of them."""
     wanted = set(schemas) if schemas else None
     for seq in catalog.sequences:
+        if tables is not None and not any(f.column.table in tables for f in seq.feeds):
+            continue
         if (
             wanted is None
             or seq.name.schema in wanted
@@ -433,8 +438,10 @@ def inspect_sequences(
     source_positions: dict[Name, int] | None = None,
     connect: Connector | None = None,
     jobs: int = 2,
+    tables: Collection[Name] | None = None,
 ) -> list[SequenceState]:
-    """The state of every selected sequence, and what fixing it would take.
+    """The state of every selected sequence (with *tables*: only those feeding a column
+    of them), and what fixing it would take.
 
     *connect* opens more sessions to the same database so that up to *jobs*
     read side by side (worth it from a few hundred sequences on).
@@ -443,7 +450,7 @@ def inspect_sequences(
     results: dict[int, SequenceState] = {}
     plans: list[tuple[CatalogSequence, list[Feed]]] = []
     notes_of: dict[int, list[str]] = {}
-    for seq in _selected(catalog, schemas):
+    for seq in _selected(catalog, schemas, tables):
         feeds, notes = _usable_feeds(catalog, seq)
         reason = _skip_reason(seq, feeds, notes)
         if reason is not None:
@@ -481,8 +488,10 @@ def fix_sequences(
     dry_run: bool = False,
     connect: Connector | None = None,
     jobs: int = 2,
+    tables: Collection[Name] | None = None,
 ) -> SequenceReport:
-    """Move every sequence past the data it feeds, never backwards.
+    """Move every sequence past the data it feeds, never backwards; with *tables* (what a
+    selective migrate copied), only the sequences feeding a column of those tables.
 
     Given *source* (production, read-only) or its already-read *positions*, no
     sequence is left behind the position of the sequence of the same name there
@@ -493,7 +502,13 @@ def fix_sequences(
     if positions is None and source is not None:
         positions = read_positions(source)
     states = inspect_sequences(
-        conn, catalog, schemas=schemas, source_positions=positions, connect=connect, jobs=jobs
+        conn,
+        catalog,
+        schemas=schemas,
+        source_positions=positions,
+        connect=connect,
+        jobs=jobs,
+        tables=tables,
     )
     todo = [s for s in states if s.needs_change]
     source_name = source.info.dbname if source is not None else "production" if positions else None

@@ -25,7 +25,7 @@ from dataclasses import replace
 from psycopg import conninfo as pgconninfo
 
 from . import backup as backupmod
-from . import databases, preflight
+from . import databases, preflight, runlock
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError, RefusedError
 from .load import Progress
@@ -54,6 +54,18 @@ def migrate_swap(
     options = options or MigrateOptions()
     if options.dry_run:
         return migrate(source, target, options, confirm=confirm, progress=progress)
+    # QA's own run lock, for the whole swap: the sibling's load locks the sibling's name
+    with runlock.held(target, "swap"):
+        return _swap(source, target, options, confirm, progress)
+
+
+def _swap(
+    source: Endpoint,
+    target: Endpoint,
+    options: MigrateOptions,
+    confirm: Callable[[Plan, str], bool] | None,
+    progress: Progress | None,
+) -> MigrateReport:
     with (
         connect(source, read_only=True, autocommit=True) as sconn,
         connect(target, autocommit=True) as tconn,

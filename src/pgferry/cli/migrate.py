@@ -13,6 +13,7 @@ from ..errors import ExitCode, PgferryError, RefusedError
 from ..migrate import MigrateOptions, MigrateReport, check_counts, migrate
 from ..plan import Plan
 from ..swap import migrate_swap
+from ..waits import valid_timeout
 from . import render
 from .options import json_option, schema_option
 from .progress import progress_for
@@ -103,6 +104,12 @@ def _confirm(plan: Plan, dbname: str) -> bool:
     help="End other sessions on QA where a step needs it alone (a template backup, the "
     "swap's copy and rename).",
 )
+@click.option(
+    "--lock-timeout",
+    metavar="DURATION",
+    help="Longest wait for a lock on QA before stopping with the sessions that hold it "
+    "named (exit 6), e.g. 60s, 500ms, 2min (default: 60s; [migrate] lock_timeout).",
+)
 def migrate_command(
     from_url: str | None,
     to_url: str | None,
@@ -122,6 +129,7 @@ def migrate_command(
     no_large_objects: bool,
     strategy: str,
     force: bool,
+    lock_timeout: str | None,
 ) -> None:
     """Replace QA's data with production's: one snapshot, FK-safe, parallel, verified.
 
@@ -135,7 +143,8 @@ def migrate_command(
     Exit codes: 0 done and verified; 1 row counts (or large-object counts)
     differ afterwards or a foreign key is left NOT VALID; 3 no backup could be
     taken; 5 a privilege is missing (or row-level security would hide rows); 6
-    refused; 7 schema mismatch; 8 a table failed to copy or a materialized view
+    refused, or another session held a lock on QA past --lock-timeout (named); 7
+    schema mismatch; 8 a table failed to copy or a materialized view
     failed to refresh; 9 QA's server ran out of a resource (out of shared
     memory, disk full) or its lock table cannot hold a step: the setting is named.
     """
@@ -161,6 +170,7 @@ def migrate_command(
         backup_keep=cfg.backup_keep,
         force=force,
         large_objects=cfg.large_objects and not no_large_objects,
+        lock_timeout=valid_timeout(lock_timeout) if lock_timeout else cfg.lock_timeout,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(
