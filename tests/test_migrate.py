@@ -267,7 +267,7 @@ def _check_round_trip(
     assert len(fks_after) == 9  # measurement's FK is on the parent and both partitions
     assert all(validated for _, _, validated, _ in fks_after)
     assert triggers(qa) == triggers_before
-    assert journal_rows(qa) in (None, 0)
+    assert journal_rows(qa) is None
     # no trigger fired during the load: the audit table did not grow
     assert qa.scalar("SELECT count(*) FROM audit") == audit_before, mode
     # an inheritance parent's own rows are not doubled with its child's
@@ -335,14 +335,7 @@ def test_round_trip_app_role_constraints_mode(
         assert report.ok, report.to_dict()
         assert report.not_validated == []
         _check_round_trip(prod, qa, before, audit_before, "constraints")
-        assert journal_rows(qa) == 0
-        assert (
-            qa.scalar(
-                "SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_namespace "
-                "WHERE nspname = 'pgferry'"
-            )
-            == role
-        )
+        assert journal_rows(qa) is None  # the app role dropped the schema it made
 
 
 def test_the_load_is_verified_by_pgferry_itself(prod: Database, qa: Database) -> None:
@@ -422,7 +415,7 @@ def test_qa_foreign_key_broken_by_the_data_is_never_left_marked_valid(
     ran = migrate_cli(prod, qa_url, "--yes", "--no-report")
     assert ran.code == 0, ran.stderr + ran.stdout
     assert [fk[2] for fk in foreign_keys(qa)] == [True]
-    assert journal_rows(qa) == 0
+    assert journal_rows(qa) is None
 
 
 def test_excluded_referenced_table_leaves_the_key_not_valid(prod: Database, qa: Database) -> None:

@@ -213,7 +213,7 @@ def test_corpus_round_trip(prod_server: Server, qa_server: Server, case: Case) -
     assert foreign_keys(qa) == fks
     assert all(validated for _, _, validated, _ in fks)
     assert triggers(qa) == trgs
-    assert journal_rows(qa) == 0
+    assert journal_rows(qa) is None
     assert sequences_healthy(qa) == []
     names = [str(r.table.target) for r in report.results]
     assert len(names) == len(set(names)), "a table was copied twice"
@@ -280,7 +280,7 @@ def test_pagila_with_an_app_role_in_constraints_mode(
     assert foreign_keys(qa) == fks
     assert all(validated for _, _, validated, _ in fks)
     assert triggers(qa) == trgs
-    assert journal_rows(qa) == 0
+    assert journal_rows(qa) is None
     assert sequences_healthy(qa) == []
 
 

@@ -201,6 +201,6 @@ def test_kill_during_copy_then_rerun_completes(
     assert foreign_keys(qa) == fks_before
     assert all(validated for _, _, validated, _ in foreign_keys(qa))
     assert triggers(qa) == triggers_before
-    assert journal_rows(qa) == 0
+    assert journal_rows(qa) is None
     assert qa.scalar("SELECT count(*) FROM audit") == audit_before
     assert sequences_healthy(qa) == []

@@ -59,7 +59,7 @@ def test_big_schema_app_role_constraints_mode_in_batches(
 
         assert ran.code == 0, ran.stderr
         assert_same_content(prod, qa)
-        assert journal_rows(qa) == 0
+        assert journal_rows(qa) is None
         assert sorted(foreign_keys(qa)) == sorted(foreign_keys(prod))
         indexes = qa.scalar("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 't%_v'")
         assert indexes == OWNED_TABLES // 25

@@ -14,6 +14,7 @@ from tests.pgtest import Database, Server
 KEYS = [
     "prod",
     "qa",
+    "qa_state",
     "versions",
     "tools",
     "source_privileges",

@@ -7,15 +7,32 @@ foreign keys and disabling triggers for the duration.  Each one is written to
 whatever kills pgferry (``kill -9``, a lost connection), the database itself
 still knows what to put back, and :func:`restore` (run first by every pgferry
 command that writes to a database) puts it back.
+
+A load also writes a ``load`` row before its first write (:func:`begin_load`)
+and removes it once QA holds all of it (:func:`end_load`): until then QA is
+mid-refresh, and every command that reads QA says so (:func:`unfinished`).  In
+replica mode the foreign keys production's snapshot satisfies stay in place
+during the load, unchecked; each is journaled as ``kept``, and a load that does
+not finish has them set aside and validated by :func:`restore` like the
+others, so no key is left marked valid over rows that break it.
+
+Each object comes back with what pg_dump shows for it (comments, tablespace,
+``CLUSTER ON``, statistics targets: the ``details`` pgferry reads from QA's
+archive before setting it aside, see :mod:`pgferry.details`).  An entry whose
+table a later change removed is skipped, reported and dropped from the
+journal.  Once the journal is empty its schema is dropped: a clean run leaves
+QA with no object it did not hold before.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -31,19 +48,49 @@ SCHEMA = "pgferry"
 @dataclass(frozen=True)
 class Entry:
     id: int
-    kind: str  # "fk", "trigger" or "index"
+    kind: str  # "fk", "trigger", "index" (set aside) or "kept" (left in place, unchecked)
     table: Name
     name: str
     definition: (
         str  # fk: pg_get_constraintdef; trigger: its tgenabled letter; index: pg_get_indexdef
     )
     validated: bool
+    #: statements that give the object back what pg_dump shows for it beyond its definition
+    #: (an index: its whole archive entry; a key: its comment); '' when not read
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A load that began writing to QA and has not finished: QA is mid-refresh."""
+
+    run_id: str
+    started: datetime
+    tables: int  # how many tables it empties
+    mode: str
+
+    def describe(self) -> str:
+        return (
+            f"pgferry migrate run {self.run_id} (started {self.started:%Y-%m-%d %H:%M} UTC, "
+            f"{self.tables} tables) did not finish"
+        )
+
+
+#: What to run when QA is mid-refresh, said by every command that meets it.
+MID_REFRESH_HINT = (
+    "rerun pgferry migrate to finish the refresh, or pgferry rollback to return to the backup"
+)
 
 
 @dataclass(frozen=True)
 class RestoreResult:
     restored: tuple[Entry, ...]
     not_validated: tuple[tuple[Entry, str], ...]  # FKs left NOT VALID, with the reason
+    #: entries whose table (or column, or referenced table) no longer exists: reported,
+    #: removed from the journal, with the reason
+    skipped: tuple[tuple[Entry, str], ...] = ()
+    #: loads still unfinished afterwards: QA is mid-refresh
+    unfinished: tuple[Unfinished, ...] = ()
 
 
 def _exists(conn: psycopg.Connection[Any]) -> bool:
@@ -76,12 +123,119 @@ def pending(conn: psycopg.Connection[Any]) -> list[Entry]:
     if not _exists(conn):
         return []
     rows = conn.execute(queries.load("journal_pending")).fetchall()
-    return [Entry(r[0], r[1], Name(r[2], r[3]), r[4], r[5], r[6]) for r in rows]
+    return [Entry(r[0], r[1], Name(r[2], r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+
+
+def unfinished(conn: psycopg.Connection[Any]) -> list[Unfinished]:
+    """Loads that began writing to QA and did not finish (empty: QA is not mid-refresh).
+
+    Reads only: every command that looks at QA calls it to say QA is mid-refresh."""
+    if not _exists(conn):
+        return []
+    try:
+        rows = conn.execute(queries.load("journal_loads")).fetchall()
+    except psycopg.errors.InsufficientPrivilege:
+        return []  # another role's journal: the writing commands will meet it
+    return [Unfinished(r[0], r[1], len(json.loads(r[2] or "[]")), r[3]) for r in rows]
+
+
+def mid_refresh(conn: psycopg.Connection[Any]) -> str | None:
+    """One line saying QA is mid-refresh and what to run, or None when it is not."""
+    loads = unfinished(conn)
+    if not loads:
+        return None
+    return f"QA is mid-refresh: {loads[-1].describe()}; {MID_REFRESH_HINT}"
 
 
 def _ensure(conn: psycopg.Connection[Any]) -> None:
     with conn.transaction():
         conn.execute(queries.load("journal_create"))
+
+
+def begin_load(
+    conn: psycopg.Connection[Any],
+    run_id: str,
+    tables: Collection[Name],
+    *,
+    mode: str,
+    kept: Iterable[Constraint] = (),
+) -> None:
+    """Record, before the load's first write, that QA is mid-refresh, with the foreign
+    keys the load leaves in place unchecked (replica mode)."""
+    _ensure(conn)
+    listed = json.dumps(sorted(str(t) for t in tables))
+    with conn.transaction():
+        conn.execute(queries.load("journal_add"), (run_id, "load", "", "", mode, listed, True, ""))
+        for fk in kept:
+            conn.execute(
+                queries.load("journal_add"),
+                (
+                    run_id,
+                    "kept",
+                    fk.table.schema,
+                    fk.table.name,
+                    fk.name,
+                    fk.definition.removesuffix(" NOT VALID"),
+                    fk.validated,
+                    "",
+                ),
+            )
+
+
+def end_load(conn: psycopg.Connection[Any], run_id: str, tables: Collection[Name]) -> None:
+    """QA holds the whole load: its kept keys hold, and QA is no longer mid-refresh
+    (nor from an earlier unfinished load whose tables this one emptied and filled)."""
+    with conn.transaction():
+        conn.execute(
+            queries.load("journal_end_load"),
+            {"run": run_id, "tables": [str(t) for t in tables]},
+        )
+
+
+def _unkeep(conn: psycopg.Connection[Any]) -> None:
+    """Set aside the keys an unfinished load left in place: they come back NOT VALID and
+    are validated (or reported) like every other key, never left valid over orphans."""
+    for r in conn.execute(queries.load("journal_kept")).fetchall():
+        table = Name(r[2], r[3])
+        with conn.transaction():
+            if _missing(conn, [table]):
+                conn.execute(queries.load("journal_done"), (r[0],))
+                continue
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
+                    table.ident, sql.Identifier(r[4])
+                )
+            )
+            conn.execute(queries.load("journal_unkeep"), (r[0],))
+
+
+def _missing(conn: psycopg.Connection[Any], tables: Iterable[Name]) -> set[Name]:
+    """Those of *tables* that no longer exist."""
+    wanted = sorted(set(tables))
+    if not wanted:
+        return set()
+    rows = conn.execute(
+        queries.load("tables_missing"),
+        ([t.schema for t in wanted], [t.name for t in wanted]),
+    ).fetchall()
+    return {Name(r[0], r[1]) for r in rows}
+
+
+def drop_if_empty(conn: psycopg.Connection[Any]) -> bool:
+    """Drop the journal's schema when nothing is set aside, no load is unfinished and the
+    schema holds nothing else: QA keeps no object of pgferry's.  Whether it was dropped."""
+    if not _exists(conn):
+        return False
+    try:
+        with conn.transaction():
+            row = conn.execute(queries.load("journal_count")).fetchone()
+            if row is None or row[0] or row[1]:
+                return False
+            conn.execute(sql.SQL("DROP TABLE pgferry.journal"))
+            conn.execute(sql.SQL("DROP SCHEMA pgferry"))
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.DependentObjectsStillExist):
+        return False  # another role's schema, or someone put something there: left alone
+    return True
 
 
 def _owner_error(
@@ -100,16 +254,29 @@ def set_aside(
     foreign_keys: Iterable[Constraint],
     triggers: Iterable[Trigger],
     indexes: Iterable[Index] = (),
+    *,
+    details: Mapping[tuple[Name, str], str] | None = None,
 ) -> list[Entry]:
     """Drop *foreign_keys* and *indexes*, disable *triggers*, journaling each in the
-    same transaction that sets it aside."""
+    same transaction that sets it aside, with its *details* (by table and name: the
+    statements that give it back what pg_dump shows for it, see :mod:`pgferry.details`)."""
+    details = details or {}
     _ensure(conn)
     for ix in indexes:
         try:
             with conn.transaction():
                 conn.execute(
                     queries.load("journal_add"),
-                    (run_id, "index", ix.table.schema, ix.table.name, ix.name, ix.definition, True),
+                    (
+                        run_id,
+                        "index",
+                        ix.table.schema,
+                        ix.table.name,
+                        ix.name,
+                        ix.definition,
+                        True,
+                        details.get((ix.table, ix.name), ""),
+                    ),
                 )
                 conn.execute(
                     sql.SQL("DROP INDEX {}").format(sql.Identifier(ix.table.schema, ix.name))
@@ -132,6 +299,7 @@ def set_aside(
                         fk.name,
                         definition,
                         fk.validated,
+                        details.get((fk.table, fk.name), ""),
                     ),
                 )
                 conn.execute(
@@ -154,6 +322,7 @@ def set_aside(
                         trg.name,
                         trg.enabled,
                         True,
+                        "",
                     ),
                 )
                 conn.execute(
@@ -166,15 +335,37 @@ def set_aside(
     return pending(conn)
 
 
+#: What a later change to QA's schema makes of an entry: its table, a column or the
+#: table a key references is gone.  The entry is skipped, reported and forgotten.
+_VANISHED = (
+    psycopg.errors.UndefinedTable,
+    psycopg.errors.UndefinedColumn,
+    psycopg.errors.UndefinedObject,
+    psycopg.errors.InvalidSchemaName,
+)
+
+
+def _vanished_reason(exc: psycopg.Error) -> str:
+    return f"skipped, no longer applies: {(exc.diag.message_primary or str(exc)).strip()}"
+
+
 def rebuild_index(conn: psycopg.Connection[Any], entry: Entry) -> None:
     """Create a set-aside index again (one sorted build, far cheaper than keeping it up
-    to date row by row during the load) and forget it, in one transaction."""
+    to date row by row during the load), with its details, and forget it, in one
+    transaction."""
     with conn.transaction():
         exists = conn.execute(
             queries.load("relation_kind"), (entry.table.schema, entry.name)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL(entry.definition))  # a statement from pg_get_indexdef
+            # pg_dump's own statements where they were read (tablespace, CLUSTER ON,
+            # statistics targets, comment), else pg_get_indexdef's
+            conn.execute(sql.SQL(entry.details or entry.definition))
+        conn.execute(queries.load("journal_done"), (entry.id,))
+
+
+def _forget(conn: psycopg.Connection[Any], entry: Entry) -> None:
+    with conn.transaction():
         conn.execute(queries.load("journal_done"), (entry.id,))
 
 
@@ -199,24 +390,45 @@ def restore(
     during validation nor data that do not satisfy it yet (an interrupted load)
     lose the fact that it was: the next restore validates it again.
     """
+    if not _exists(conn):
+        return RestoreResult((), ())
+    _unkeep(conn)
     entries = pending(conn)
     if not entries:
-        return RestoreResult((), ())
+        left = tuple(unfinished(conn))
+        drop_if_empty(conn)
+        return RestoreResult((), (), unfinished=left)
+    skipped: list[tuple[Entry, str]] = []
+    gone = _missing(conn, {e.table for e in entries})
+    for e in entries:
+        if e.table in gone:
+            _forget(conn, e)
+            skipped.append((e, f"skipped: table {e.table} no longer exists"))
+    entries = [e for e in entries if e.table not in gone]
     for e in (e for e in entries if e.kind == "index"):
-        rebuild_index(conn, e)
+        try:
+            rebuild_index(conn, e)
+        except _VANISHED as exc:
+            _forget(conn, e)
+            skipped.append((e, _vanished_reason(exc)))
     for e in (e for e in entries if e.kind == "trigger"):
-        with conn.transaction():
-            conn.execute(
-                sql.SQL("ALTER TABLE {} {} {}").format(
-                    e.table.ident,
-                    sql.SQL(_ENABLE.get(e.definition, "ENABLE TRIGGER")),
-                    sql.Identifier(e.name),
+        try:
+            with conn.transaction():
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} {} {}").format(
+                        e.table.ident,
+                        sql.SQL(_ENABLE.get(e.definition, "ENABLE TRIGGER")),
+                        sql.Identifier(e.name),
+                    )
                 )
-            )
-            conn.execute(queries.load("journal_done"), (e.id,))
+                conn.execute(queries.load("journal_done"), (e.id,))
+        except _VANISHED as exc:
+            _forget(conn, e)
+            skipped.append((e, _vanished_reason(exc)))
     fks = [e for e in entries if e.kind == "fk"]
     tables = {e.table for e in fks}
     tables |= {ref for e in fks if (ref := _referenced(e)) is not None}
+    tables -= _missing(conn, tables)  # a referenced table that is gone: the key is skipped
     for t in sorted(tables) if not analyzed else ():
         with conn.transaction():
             conn.execute(sql.SQL("ANALYZE {}").format(t.ident))
@@ -238,17 +450,29 @@ def restore(
                             not_valid,
                         )
                     )
+                    if e.details:  # its comment, as pg_dump has it
+                        conn.execute(sql.SQL(e.details))
                 if not e.validated or e.table in partitioned:
                     conn.execute(queries.load("journal_done"), (e.id,))
+        except _VANISHED as exc:  # the table it references, or a column, is gone
+            _forget(conn, e)
+            skipped.append((e, _vanished_reason(exc)))
+            continue
         except psycopg.errors.IntegrityError as exc:
             # Only where it cannot come back NOT VALID (a partitioned table before
             # PostgreSQL 18) and the data do not satisfy it yet: it stays in the
             # journal, and the next restore (after the next load) adds it.
             reason = (exc.diag.message_primary or str(exc)).strip()
             failed.append((e, f"not put back yet, kept in {SCHEMA}.journal: {reason}"))
-    to_validate = [e for e in fks if e.validated and e.table not in partitioned]
+    dropped = {e.id for e, _ in skipped}
+    to_validate = [
+        e for e in fks if e.validated and e.table not in partitioned and e.id not in dropped
+    ]
     failed += _validate(conn, to_validate, connect=connect, jobs=jobs)
-    return RestoreResult(tuple(entries), tuple(failed))
+    left = tuple(unfinished(conn))
+    drop_if_empty(conn)
+    restored = tuple(e for e in entries if e.id not in dropped)
+    return RestoreResult(restored, tuple(failed), tuple(skipped), left)
 
 
 def _validate_one(conn: psycopg.Connection[Any], e: Entry) -> str | None:

@@ -6,11 +6,15 @@ read both catalogs -> plan (refuse before any write if the schemas do not fit:
 see :mod:`pgferry.refusals`) -> confirm -> back QA up (unless told not to; QA's
 own session is closed meanwhile, as a template copy needs QA alone) -> push
 the schema (``--push-schema``) and plan again -> set foreign keys and triggers
-aside (or use ``session_replication_role``) -> truncate exactly the copy set ->
+aside (or use ``session_replication_role``), with what pg_dump shows for them
+(:mod:`pgferry.details`), and record in QA that a load is in progress ->
+truncate exactly the copy set ->
 COPY in parallel -> replace QA's large objects with production's (same
 snapshot, same OIDs; see :mod:`pgferry.largeobjects`) -> put constraints and
-triggers back -> fix sequences -> refresh materialized views as production has
-them (see :mod:`pgferry.matviews`) -> ANALYZE -> compare row counts.
+triggers back (after a failure too: a load that did not finish has every key
+over it checked, see :mod:`pgferry.journal`) -> fix sequences -> refresh
+materialized views as production has them (see :mod:`pgferry.matviews`) ->
+ANALYZE -> compare row counts.
 """
 
 from __future__ import annotations
@@ -27,10 +31,10 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import journal, largeobjects, matviews, preflight, runlock, waits
+from . import details, journal, largeobjects, matviews, preflight, runlock, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import ExitCode, PgferryError, RefusedError, from_server
+from .errors import DatabaseError, ExitCode, PgferryError, RefusedError, from_server
 from .integrity import (
     NOT_VALID_IN_PRODUCTION,
     ForeignKeyCheck,
@@ -115,7 +119,13 @@ class MigrateReport:
     counts: list[CountCheck] = field(default_factory=list)
     sequences: SequenceReport | None = None
     restored_before: int = 0
+    #: objects this run set aside and put back (after a failure too)
+    put_back: int = 0
     not_validated: list[tuple[str, str]] = field(default_factory=list)
+    #: journal entries skipped because their table, a column or a referenced table is gone
+    journal_skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: set when QA is still mid-refresh after this run (a load that did not finish)
+    mid_refresh: str | None = None
     #: keys production holds NOT VALID, kept so in QA, with their orphans (information)
     not_valid_in_production: list[ForeignKeyCheck] = field(default_factory=list)
     refreshed: list[Name] = field(default_factory=list)
@@ -144,6 +154,7 @@ class MigrateReport:
             self.error is None
             and all(c.ok for c in self.counts)
             and not self.not_validated
+            and self.mid_refresh is None
             and not self.not_refreshed
             and (self.large_objects is None or self.large_objects.ok)
             and all(i.ok for i in self.inserts)
@@ -172,6 +183,9 @@ class MigrateReport:
             ],
             "sequences": self.sequences.to_dict() if self.sequences else None,
             "restored_from_interrupted_run": self.restored_before,
+            "put_back": self.put_back,
+            "journal_skipped": [{"object": n, "reason": r} for n, r in self.journal_skipped],
+            "mid_refresh": self.mid_refresh,
             "constraints_not_validated": [
                 {"constraint": n, "reason": r} for n, r in self.not_validated
             ],
@@ -336,6 +350,7 @@ def _migrate(
                         f"put back {len(restored.restored)} objects an interrupted run "
                         "had set aside"
                     )
+                skipped = _skipped(restored, log)
                 # --push-schema: what the push would do, here; it runs after the backup
                 preview = (
                     _push_schema(source, target, options, log, dry_run=True)
@@ -363,6 +378,7 @@ def _migrate(
                     log=log.lines,
                     schema_pushed=preview.plan.statements if preview else [],
                     large_objects=_large_objects(snap, tconn, options),
+                    journal_skipped=skipped,
                 )
                 if options.dry_run:
                     report.seconds = time.monotonic() - started
@@ -521,13 +537,19 @@ def _load(
     report: MigrateReport,
     log: RunLog,
 ) -> None:
-    """Set aside -> empty -> copy -> put back; what was set aside comes back even on failure."""
+    """Set aside -> empty -> copy -> put back; what was set aside comes back even on failure.
+
+    QA is recorded as mid-refresh before the first write and no longer once every table
+    is in; a load that stops before has every key over it checked when put back."""
     replica = can_use_replica_role(tconn)
     report.mode = "replica" if replica else "constraints"
     fks, triggers, as_production = _aside(plan, dst_cat, replica, src_cat)
     indexes = _deferred_indexes(plan, dst_cat)
+    kept = _kept(plan, dst_cat, fks)
+    found = _details(target, tconn, indexes, fks, options, report, log)
     try:
-        entries = journal.set_aside(tconn, report.run_id, fks, triggers, indexes)
+        journal.begin_load(tconn, report.run_id, plan.truncate, mode=report.mode, kept=kept)
+        entries = journal.set_aside(tconn, report.run_id, fks, triggers, indexes, details=found)
         log.note(
             f"{report.mode} mode: set aside {len(fks)} foreign keys, {len(triggers)} "
             f"triggers, {len(indexes)} indexes (journal: pgferry.journal)"
@@ -557,6 +579,7 @@ def _load(
                 copied = largeobjects.copy_all(sconn, qconn, say=log.note)
             assert report.large_objects is not None
             report.large_objects.bytes = copied.bytes
+        journal.end_load(tconn, report.run_id, plan.truncate)  # every table is in
     finally:
         # the workers analysed every table they loaded; after a failure, analyse here
         put_back = journal.restore(
@@ -566,14 +589,81 @@ def _load(
             connect=lambda: connect(target, autocommit=True),
             jobs=options.jobs,
         )
-    log.note(f"put back {len(put_back.restored)} objects")
-    report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
+        _record_put_back(report, put_back, log)
     report.not_valid_in_production = _kept_not_valid(tconn, as_production, dst_cat, put_back)
     if report.not_valid_in_production:
         log.note(
             f"{len(report.not_valid_in_production)} foreign keys NOT VALID in production "
             "too, kept so"
         )
+
+
+def _record_put_back(report: MigrateReport, put_back: journal.RestoreResult, log: RunLog) -> None:
+    """What came back, what is left NOT VALID or skipped, and whether QA is mid-refresh:
+    in the report of a stopped run as much as of a finished one."""
+    report.put_back = len(put_back.restored)
+    log.note(f"put back {len(put_back.restored)} objects")
+    report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
+    report.journal_skipped += _skipped(put_back, log)
+    if put_back.unfinished:
+        last = put_back.unfinished[-1].describe()
+        report.mid_refresh = f"QA is mid-refresh: {last}; {journal.MID_REFRESH_HINT}"
+
+
+def _skipped(result: journal.RestoreResult, log: RunLog) -> list[tuple[str, str]]:
+    """Journal entries that no longer apply, said in the log and kept in the report with
+    the statement that set them up (the journal's history)."""
+    out = []
+    for e, why in result.skipped:
+        what = f"{e.kind} {e.table}.{e.name}"
+        log.note(f"journal: {what} {why}")
+        out.append((what, f"{why}; its definition was: {e.definition}"))
+    return out
+
+
+def _kept(plan: Plan, catalog: Catalog, aside: Sequence[Constraint]) -> list[Constraint]:
+    """The validated foreign keys over the copy set a load leaves in place (replica mode:
+    production's snapshot satisfies them once the load is whole, not before)."""
+    copied = covered_tables(set(plan.truncate), catalog)
+    set_aside = {(fk.table, fk.name) for fk in aside}
+    return [
+        fk
+        for fk in catalog.foreign_keys()
+        if fk.validated
+        and (fk.table in copied or fk.ref_table in copied)
+        and (fk.table, fk.name) not in set_aside
+    ]
+
+
+def _details(
+    target: Endpoint,
+    tconn: psycopg.Connection[Any],
+    indexes: Sequence[Index],
+    fks: Sequence[Constraint],
+    options: MigrateOptions,
+    report: MigrateReport,
+    log: RunLog,
+) -> dict[tuple[Name, str], str]:
+    """What pg_dump shows for the objects about to be set aside (see :mod:`pgferry.details`);
+    when QA cannot be dumped, the load goes on with their definitions only, and says so."""
+    if not indexes and not fks:
+        return {}
+    try:
+        return details.read(
+            target,
+            tconn.info.server_version // 10000,
+            indexes,
+            fks,
+            lock_wait=options.lock_timeout,
+        )
+    except DatabaseError as exc:
+        note = (
+            "comments, tablespaces, CLUSTER ON and statistics targets of the indexes and "
+            f"foreign keys set aside could not be read, so they may be lost: {exc.message}"
+        )
+        log.note(note)
+        report.notices.append(note)
+        return {}
 
 
 def _kept_not_valid(

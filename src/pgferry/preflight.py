@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import clienttools, databases, queries
+from . import clienttools, databases, journal, queries
 from .catalog import Catalog, Name, read_catalog
 from .databases import SessionsOpen
 from .endpoints import Endpoint, connect
@@ -177,6 +177,7 @@ def _run(
             )
             return report
         if full:
+            report.checks.append(_qa_state(tconn))
             report.checks.append(_versions(src_cat, dst_cat))
             report.checks.append(_tools(src_cat, dst_cat))
         report.checks.append(_source_privileges(sconn, plan))
@@ -192,6 +193,20 @@ def _run(
         if full:
             report.checks.append(_estimate(plan, sizes))
     return report
+
+
+def _qa_state(conn: Conn) -> Check:
+    """Whether a pgferry load into QA did not finish: the next migrate completes it."""
+    line = journal.mid_refresh(conn)
+    if line is None:
+        return Check("qa_state", Mark.OK, "QA state", "no unfinished pgferry load")
+    return Check(
+        "qa_state",
+        Mark.WARN,
+        "QA state",
+        line.split("; ", 1)[0],
+        "pgferry migrate finishes the refresh (or pgferry rollback returns to the backup)",
+    )
 
 
 def _versions(src: Catalog, dst: Catalog) -> Check:

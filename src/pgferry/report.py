@@ -35,10 +35,7 @@ def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
             if seq is None
             else f"sequences fixed: {len(seq.fixed)}, still behind: {len(seq.behind)}",
         ),
-        (
-            not report.not_validated,
-            f"foreign keys validated ({len(report.not_validated)} left NOT VALID)",
-        ),
+        _keys_item(report),
     ]
     if report.not_valid_in_production:  # production's state, copied: not a failure
         items.append(
@@ -95,6 +92,18 @@ def checklist(report: MigrateReport) -> list[tuple[bool, str]]:
     return items
 
 
+def _keys_item(report: MigrateReport) -> tuple[bool, str]:
+    """Foreign keys: validated, for a finished run; for a stopped one, what was put back
+    and what is left, never ticked."""
+    left = len(report.not_validated)
+    if report.error is None:
+        return (not left, f"foreign keys validated ({left} left NOT VALID)")
+    text = f"stopped: put back {report.put_back} set-aside objects, {left} foreign keys NOT VALID"
+    if report.mid_refresh:
+        text += f"; {report.mid_refresh}"
+    return (False, text)
+
+
 def _verdict(report: MigrateReport) -> str:
     if report.error is not None:
         return "STOPPED"
@@ -113,6 +122,8 @@ def markdown(report: MigrateReport) -> str:
     ]
     if report.error is not None:
         lines.append(f"- stopped: {report.error}")
+    if report.mid_refresh:
+        lines.append(f"- **{report.mid_refresh}**")
     if report.backup is not None:
         b = report.backup
         lines += [
@@ -164,6 +175,13 @@ def markdown(report: MigrateReport) -> str:
     if report.not_validated:
         lines += ["", "Foreign keys left NOT VALID (their data do not satisfy them):", ""]
         lines += [f"- `{n}`: {why}" for n, why in report.not_validated]
+    if report.journal_skipped:
+        lines += [
+            "",
+            "Journal entries skipped (their table, column or referenced table is gone):",
+            "",
+        ]
+        lines += [f"- {what}: {why}" for what, why in report.journal_skipped]
     if report.not_valid_in_production:
         lines += [
             "",

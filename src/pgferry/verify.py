@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import largeobjects, matviews
+from . import journal, largeobjects, matviews
 from .catalog import Catalog, ConstraintType, Name, RelKind
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError
@@ -122,11 +122,14 @@ class VerifyReport:
     sequences_not_checked: str | None = None
     foreign_keys: list[ForeignKeyCheck] = field(default_factory=list)
     inserts: list[InsertCheck] = field(default_factory=list)
+    #: set when a pgferry load into QA did not finish (see :func:`pgferry.journal.mid_refresh`)
+    mid_refresh: str | None = None
 
     @property
     def ok(self) -> bool:
         return (
-            not self.plan.blocking
+            self.mid_refresh is None
+            and not self.plan.blocking
             and self.sequences_not_checked is None
             and all(t.ok for t in self.tables)
             and all(m.ok for m in self.matviews)
@@ -141,6 +144,7 @@ class VerifyReport:
             "source": self.source,
             "target": self.target,
             "ok": self.ok,
+            "mid_refresh": self.mid_refresh,
             "checksums": self.checksums,
             "schema_problems": [p.message for p in self.plan.blocking],
             "tables": [t.to_dict() for t in self.tables],
@@ -356,6 +360,7 @@ def verify(
         prod_cat, qa_cat = prod.catalog(), qa.catalog()
         plan = build_plan(prod_cat, qa_cat, tables=tables, exclude=exclude, schemas=schemas)
         report = VerifyReport(source.describe(), target.describe(), plan, checksums=checksums)
+        report.mid_refresh = journal.mid_refresh(qa.conn)
         if checksums:
             left, right = _sides(plan, prod_cat, qa_cat)
             pin_output(prod.conn)

@@ -187,6 +187,8 @@ def migrate_command(
         if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
             md, _ = report.write(stopped, report_dir)
             exc.hint = (exc.hint + "; " if exc.hint else "") + f"what was done: {md}"
+        if isinstance(stopped, MigrateReport) and stopped.mid_refresh:
+            exc.hint = (exc.hint + "; " if exc.hint else "") + stopped.mid_refresh
         raise
     if as_json:
         render.print_json(result.to_dict())

@@ -173,6 +173,8 @@ def migrate_summary(report: MigrateReport) -> None:
             f"put back {report.restored_before} constraints/triggers an interrupted run "
             "had set aside"
         )
+    for what, why in report.journal_skipped:
+        out.print(f"[yellow]journal: {escape(what)} {escape(why)}[/]")
     if report.schema_pushed:
         verb = "would first run" if report.dry_run else "schema push ran"
         out.print(f"{verb} {len(report.schema_pushed)} schema statement(s) (pgferry schema push)")

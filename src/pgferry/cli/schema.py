@@ -7,7 +7,7 @@ import sys
 import click
 from rich.markup import escape as esc
 
-from .. import endpoints
+from .. import endpoints, journal
 from ..errors import ExitCode, RefusedError
 from ..plan import Severity
 from ..schema import SchemaDiff
@@ -90,6 +90,10 @@ def diff_command(
     src = endpoints.resolve(from_url, role="prod")
     dst = endpoints.resolve(to_url, role="qa")
     schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
+    with endpoints.connect(dst, read_only=True, autocommit=True) as conn:
+        mid_refresh = journal.mid_refresh(conn)
+    if mid_refresh is not None:  # the schema is whole, the data are not: say it first
+        click.echo(f"warning: {mid_refresh}", err=True)
     with compared(
         src, dst, schemas=schemas, with_grants=not no_grants, exact=not across_servers
     ) as cmp:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import click
+import psycopg
 
 from .. import endpoints, journal
 from ..errors import ExitCode
@@ -21,6 +23,12 @@ def sequences() -> None:
 def _schemas(ep: endpoints.Endpoint, schemas: tuple[str, ...]) -> list[str] | None:
     chosen = list(schemas) or ([ep.schema] if ep.schema else [])
     return chosen or None
+
+
+def _say_mid_refresh(conn: psycopg.Connection[Any]) -> None:
+    """A load that did not finish leaves tables half-refreshed: sequences are the least of it."""
+    if (line := journal.mid_refresh(conn)) is not None:
+        click.echo(f"warning: {line}", err=True)
 
 
 def _show(report: SequenceReport, *, as_json: bool, show_all: bool) -> None:
@@ -50,6 +58,7 @@ def check(db_url: str | None, schemas: tuple[str, ...], as_json: bool, show_all:
     """
     ep = endpoints.resolve(db_url, role="db")
     with endpoints.connect(ep, read_only=True, autocommit=True) as conn:
+        _say_mid_refresh(conn)
         report = check_sequences(
             conn,
             schemas=_schemas(ep, schemas),
@@ -102,6 +111,7 @@ def fix(
                     "pgferry migrate had set aside",
                     err=True,
                 )
+        _say_mid_refresh(conn)
         source = None
         if from_url:
             src = endpoints.resolve(from_url, role="prod")

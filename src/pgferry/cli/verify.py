@@ -85,6 +85,8 @@ def verify_command(
 def _show(report: VerifyReport) -> None:
     out = render.console()
     out.print(render.verify_table(report))
+    if report.mid_refresh:
+        out.print(f"[red]{escape(report.mid_refresh)}[/]")
     for p in report.plan.blocking:
         out.print(f"[red]schema: {p.message}[/]")
     for t in report.tables:

@@ -23,21 +23,38 @@ _JOURNAL_WHAT = {"fk": "foreign key", "trigger": "trigger", "index": "index"}
 
 
 def journal_findings(ctx: Context) -> list[Finding]:
-    what = {"fk": "dropped", "trigger": "disabled", "index": "dropped"}
-    return [
+    """A load that did not finish (QA is mid-refresh), then each object it left aside."""
+    out = [
         Finding(
             Severity.PROBLEM,
-            "left over by an interrupted run",
-            f"{_JOURNAL_WHAT.get(e.kind, e.kind)} {quote_ident(e.name)} on {e.table} was "
-            f"{what.get(e.kind, 'set aside')} by a pgferry run that did not finish "
-            "(pgferry.journal still holds it): QA runs without it.",
-            table=e.table,
-            constraint=e.name if e.kind == "fk" else None,
-            fix=ctx.journal_fix(),
-            facts=(("journal_id", e.id), ("kind", e.kind)),
+            "QA is mid-refresh",
+            f"QA is mid-refresh: {load.describe()}, so QA holds part of production's data "
+            "and may hold rows whose parents were not loaded.",
+            fix=f"{ctx.migrate_fix()}  (or pgferry rollback, to return to the backup)",
+            facts=(("run_id", load.run_id), ("tables", load.tables)),
         )
-        for e in journal.pending(ctx.db)
+        for load in journal.unfinished(ctx.db)
     ]
+    present = {(fk.table, fk.name) for fk in (ctx.qa.foreign_keys() if ctx.catalog else ())}
+    for e in journal.pending(ctx.db):
+        if e.kind == "fk" and (e.table, e.name) in present:
+            state = "is NOT VALID: a pgferry run put it back but QA's data do not satisfy it yet"
+        else:
+            verb = "disabled" if e.kind == "trigger" else "dropped"
+            state = f"was {verb} by a pgferry run that did not finish: QA runs without it"
+        out.append(
+            Finding(
+                Severity.PROBLEM,
+                "left over by an interrupted run",
+                f"{_JOURNAL_WHAT.get(e.kind, e.kind)} {quote_ident(e.name)} on {e.table} "
+                f"{state} (pgferry.journal still holds it).",
+                table=e.table,
+                constraint=e.name if e.kind == "fk" else None,
+                fix=ctx.journal_fix(),
+                facts=(("journal_id", e.id), ("kind", e.kind)),
+            )
+        )
+    return out
 
 
 def sequence_findings(ctx: Context, schemas: list[str] | None) -> list[Finding]:

@@ -232,10 +232,18 @@ def dump(
     dest: Path,
     *,
     schemas: Iterable[str] = (),
+    tables: Iterable[tuple[str, str]] = (),
     grants: bool = True,
+    tablespaces: bool = False,
+    lock_wait: str | None = None,
     label: str = "production",
 ) -> Archive:
-    """Dump *endpoint*'s schema into the archive *dest* and read it back."""
+    """Dump *endpoint*'s schema into the archive *dest* and read it back.
+
+    *tables* (schema, name) limits the dump to those tables and what belongs to them
+    (their indexes, constraints, comments); *tablespaces* keeps each entry's tablespace
+    (as the ``default_tablespace`` setting in force for it); *lock_wait* bounds pg_dump's
+    wait for each table's lock (``--lock-wait-timeout``)."""
     tool = require("pg_dump", server_major)
     args = [
         str(tool.path),
@@ -246,17 +254,40 @@ def dump(
         "--no-security-labels",
         f"--exclude-schema={OWN_SCHEMA}",
         *[f"--schema={s}" for s in schemas],
+        *[f"--table={_literal_pattern(schema, name)}" for schema, name in tables],
+        *([f"--lock-wait-timeout={lock_wait}"] if lock_wait else []),
         f"--file={dest}",
     ]
     _run(args, tool, f"dump {label}'s schema", env=libpq_env(endpoint.params()))
-    return read(dest, server_major, grants=grants, source=f"{tool.label} of {label}")
+    return read(
+        dest,
+        server_major,
+        grants=grants,
+        tablespaces=tablespaces,
+        source=f"{tool.label} of {label}",
+    )
 
 
-def read(path: Path, server_major: int, *, grants: bool = True, source: str = "") -> Archive:
+def _literal_pattern(schema: str, name: str) -> str:
+    """A pg_dump ``--table`` pattern matching exactly *schema*.*name*: inside double
+    quotes, ``*``, ``?`` and ``.`` are literal, and a quote is doubled."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name))
+
+
+def read(
+    path: Path,
+    server_major: int,
+    *,
+    grants: bool = True,
+    tablespaces: bool = False,
+    source: str = "",
+) -> Archive:
     """The entries of the archive at *path*: pg_restore's list and its SQL, matched."""
     restore = require("pg_restore", server_major)
     listing = _run([str(restore.path), "--list", str(path)], restore, "read the archive")
-    args = [str(restore.path), "--schema-only", "--no-owner", "--no-tablespaces", "--file=-"]
+    args = [str(restore.path), "--schema-only", "--no-owner", "--file=-"]
+    if not tablespaces:
+        args.append("--no-tablespaces")
     if not grants:
         args.append("--no-acl")
     text = _run([*args, str(path)], restore, "read the archive")
