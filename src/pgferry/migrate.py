@@ -210,10 +210,8 @@ class MigrateReport:
 
 def recover(target: Endpoint) -> journal.RestoreResult:
     """Put back what an interrupted run set aside in *target* (a no-op when nothing is)."""
-    with connect(target, autocommit=True) as conn:
-        if not journal.pending(conn):
-            return journal.RestoreResult((), ())
-        return journal.restore(conn)
+    with connect(target, autocommit=True) as conn, journal.exclusive(conn):
+        return journal.restore(conn)  # kept keys of an unfinished load included
 
 
 def _aside(
