@@ -15,11 +15,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import conninfo as pgconninfo
 
+from . import urls
 from .errors import ConfigError, ConnectionFailed
 
 #: URL parameters Prisma understands and libpq does not.  ``schema`` is
@@ -69,13 +70,11 @@ ENV_VARS: Mapping[str, tuple[str, ...]] = {
     "db": ("DATABASE_URL", "QA_DATABASE_URL"),
 }
 
-_URL_SCHEMES = ("postgres://", "postgresql://")
-
 # Secrets seen in connection strings this process handled; mask() removes them
 # from any text even where the text does not look like a URL.
 _SECRETS: set[str] = set()
 
-_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*:)(\S*)(@)")
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^:/@\s]*:)(\S*)(@)")
 # In a URL query a value ends at '&'; in a keyword string only at whitespace
 # (a quoted value may hold spaces; an unterminated one runs to the end).
 _QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s#]*)")
@@ -158,42 +157,83 @@ def _os_user() -> str:
         return "?"
 
 
+def _known_keys() -> frozenset[str]:
+    keys = {opt.keyword.decode() for opt in psycopg.pq.Conninfo.get_defaults()}
+    return frozenset(keys | PRISMA_PARAMS)
+
+
+def _unreadable(role: str, shown: str, reason: str, hint: str | None = None) -> ConfigError:
+    """The error for a connection string pgferry will not use: what could be read
+    safely (*shown*: scheme, host, database) and why, never the string itself."""
+    what = f"the {role} URL ({shown})" if shown else f"the {role} connection string"
+    return ConfigError(
+        mask(f"cannot use {what}: {reason}"),
+        hint=hint
+        or "use postgresql://user:password@host:port/dbname (percent-encode "
+        "@ : / % # ? and spaces in the password), or 'host=... dbname=...'",
+    )
+
+
+def _read_url(text: str, role: str) -> tuple[str, str | None, bool, list[str]]:
+    """libpq's URL for *text*, with Prisma's parameters taken out and kept aside."""
+    try:
+        url = urls.read(text, _known_keys())
+    except urls.UrlProblem as exc:
+        raise _unreadable(role, exc.shown, exc.reason) from None
+    for secret in (url.password, unquote(url.password or "")):
+        _remember_secret(secret or None)
+    schema: str | None = None
+    pgbouncer = False
+    ignored: list[str] = []
+    # libpq's pairs are kept exactly as written: re-encoding would turn %20
+    # into '+', which libpq reads as a plus sign.
+    kept: list[tuple[str, str]] = []
+    for key, value in url.query:
+        name, plain = unquote(key), unquote(value)
+        if name not in PRISMA_PARAMS:
+            kept.append((key, value))
+            if name == "password":
+                _remember_secret(plain)
+        elif name == "schema":
+            schema = plain or None
+        elif name == "pgbouncer":
+            pgbouncer = plain.lower() in ("true", "1", "yes", "on")
+        else:
+            ignored.append(name)
+    return url.libpq(tuple(kept)), schema, pgbouncer, ignored
+
+
 def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     """Read a URL or libpq keyword string into an :class:`Endpoint`.
 
-    Prisma's parameters are taken out of URLs; ``schema`` and ``pgbouncer``
-    are kept on the endpoint.  Anything else libpq cannot read is a
-    :class:`ConfigError` whose message never holds the password.
+    ``postgresql://`` and ``postgres://`` URLs are read, SQLAlchemy's
+    ``postgresql+driver://`` too (the driver is dropped).  Prisma's parameters
+    are taken out of URLs; ``schema`` and ``pgbouncer`` are kept on the
+    endpoint.  Anything pgferry or libpq cannot use (another scheme, an
+    unencoded ``@`` ``/`` ``%`` or space, a port that is not a number, an
+    ``sslmode`` libpq does not know) is a :class:`ConfigError` that shows only
+    the scheme, host and database, never the string or its password.
     """
     conninfo = conninfo.strip()
     schema: str | None = None
     pgbouncer = False
     ignored: list[str] = []
+    is_url = urls.is_url(conninfo)
+    shown = ""
+    if is_url:
+        conninfo, schema, pgbouncer, ignored = _read_url(conninfo, role)
+        shown = urls.summary(conninfo)
     try:
-        if conninfo.lower().startswith(_URL_SCHEMES):
-            parts = urlsplit(conninfo)
-            # Keep libpq's pairs exactly as written: re-encoding would turn
-            # %20 into '+', which libpq reads as a plus sign.
-            kept: list[str] = []
-            for pair in parts.query.split("&") if parts.query else ():
-                key, _, value = (unquote(x) for x in pair.partition("="))
-                if key not in PRISMA_PARAMS:
-                    kept.append(pair)
-                elif key == "schema":
-                    schema = value or None
-                elif key == "pgbouncer":
-                    pgbouncer = value.lower() in ("true", "1", "yes", "on")
-                else:
-                    ignored.append(key)
-            conninfo = urlunsplit(parts._replace(query="&".join(kept)))
         params = pgconninfo.conninfo_to_dict(conninfo)
     except (psycopg.ProgrammingError, ValueError) as exc:
-        reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid")
-        raise ConfigError(
-            f"cannot read the {role} connection string {mask(conninfo)!r}: {reason}",
-            hint="use postgresql://user:password@host:port/dbname or 'host=... dbname=...'",
-        ) from None
+        hint = None
+        if not is_url and "missing" in str(exc):
+            hint = "quote a value that holds spaces: password='a b', with \\' and \\\\ inside"
+        raise _unreadable(role, shown, urls.libpq_reason(str(exc)), hint) from None
     _remember_secret(str(params.get("password") or "") or None)
+    problem = urls.check_values(params)
+    if problem:
+        raise _unreadable(role, shown, problem)
     return Endpoint(
         conninfo=conninfo,
         role=role,
