@@ -243,6 +243,28 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     )
 
 
+def without_password(conninfo: str) -> tuple[str, bool]:
+    """*conninfo* with its password left out, and whether there was one.
+
+    For commands pgferry prints to be pasted (doctor's fixes): a ``***`` in
+    their place would be pasted as the password; without it libpq takes the
+    password from ``PGPASSWORD`` or ``~/.pgpass``.  A string that cannot be
+    read comes back as nothing but a placeholder.
+    """
+    text = conninfo.strip()
+    try:
+        if urls.is_url(text):
+            url = urls.read(text, _known_keys())
+            had = url.password is not None or any(k == "password" for k, _ in url.query)
+            return url.without_password(), had
+        params = pgconninfo.conninfo_to_dict(text)
+    except (urls.UrlProblem, psycopg.ProgrammingError, ValueError):
+        return "URL", False
+    had = "password" in params
+    params.pop("password", None)
+    return pgconninfo.make_conninfo("", **params), had
+
+
 def resolve(
     value: str | None,
     *,
@@ -255,7 +277,9 @@ def resolve(
     ``prod`` reads ``PROD_DATABASE_URL``; ``qa`` reads ``QA_DATABASE_URL`` then
     ``DATABASE_URL``; ``db`` reads ``DATABASE_URL`` then ``QA_DATABASE_URL``.
     With none set, libpq's ``PG*`` variables and ``~/.pgpass`` apply.
-    *env_names* replaces the variables read (``url_env`` in pgferry.toml).
+    *env_names* replaces the variables read (``url_env`` in pgferry.toml): a
+    variable named there must be set, since falling back to libpq's defaults
+    would quietly work on another database (the local one).
     """
     env = os.environ if environ is None else environ
     _remember_secret(env.get("PGPASSWORD"))
@@ -264,7 +288,25 @@ def resolve(
             if env.get(name):
                 value = env[name]
                 break
+        else:
+            if env_names:
+                raise unset_variable(env_names, role)
     return parse(value or "", role=role)
+
+
+def unset_variable(names: Sequence[str], role: str) -> ConfigError:
+    """The error for ``url_env`` naming a variable that is not set."""
+    section = "[source]" if role == "prod" else "[target]"
+    flag = "--from" if role == "prod" else "--to (or --db)"
+    shown = ", ".join(f"${n}" for n in names)
+    return ConfigError(
+        f"{shown} is not set or empty: pgferry.toml's {section} url_env names it as "
+        f"the {_ROLE_NAMES.get(role, role)} URL",
+        hint=f"export {names[0]}=postgresql://... first, or pass the URL with {flag}",
+    )
+
+
+_ROLE_NAMES = {"prod": "production", "qa": "QA", "db": "database"}
 
 
 _REASON_HINTS: tuple[tuple[str, str], ...] = (
