@@ -77,8 +77,10 @@ _SECRETS: set[str] = set()
 _URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^:/@\s]*:)(\S*)(@)")
 # In a URL query a value ends at '&'; in a keyword string only at whitespace
 # (a quoted value may hold spaces; an unterminated one runs to the end).
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s#]*)")
-_KW_PASSWORD = re.compile(r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|\S+)")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s]*)")  # libpq: no #fragment
+_KW_PASSWORD = re.compile(
+    r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s\\]|\\.|\\$)+)"
+)  # unquoted, libpq reads "\ " as a space inside the value
 
 
 def mask(text: str) -> str:
@@ -89,12 +91,14 @@ def mask(text: str) -> str:
     connection string during this process.  Every URL, message, log line and
     report that reaches a person goes through here.
     """
+    # the passwords seen first, whole: a pattern below may stop inside one (at a '#'
+    # or '&' libpq reads as part of it) and leave the rest where no secret matches
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        # whole words only: a password "postgres" must not eat "postgresql://"
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", "***", text)
     text = _URL_PASSWORD.sub(r"\1***\3", text)
     text = _QUERY_PASSWORD.sub(r"\1***", text)
     text = _KW_PASSWORD.sub(r"\1***", text)
-    for secret in _SECRETS:
-        # whole words only: a password "postgres" must not eat "postgresql://"
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", "***", text)
     return text
 
 
@@ -166,12 +170,15 @@ def _unreadable(role: str, shown: str, reason: str, hint: str | None = None) -> 
     """The error for a connection string pgferry will not use: what could be read
     safely (*shown*: scheme, host, database) and why, never the string itself."""
     what = f"the {role} URL ({shown})" if shown else f"the {role} connection string"
-    return ConfigError(
-        mask(f"cannot use {what}: {reason}"),
-        hint=hint
-        or "use postgresql://user:password@host:port/dbname (percent-encode "
-        "@ : / % # ? and spaces in the password), or 'host=... dbname=...'",
-    )
+    return ConfigError(mask(f"cannot use {what}: {reason}"), hint=hint or _URL_HINT)
+
+
+# (not user:password@ here: mask() would take "password" for one)
+_URL_HINT = (
+    "write postgresql://user@host:port/dbname with the password after 'user:', "
+    "percent-encoded (@ as %40, / as %2F, % as %25, a space as %20), "
+    "or 'host=... dbname=... password=...'"
+)
 
 
 def _read_url(text: str, role: str) -> tuple[str, str | None, bool, list[str]]:

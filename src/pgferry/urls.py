@@ -97,20 +97,28 @@ def _shown(scheme: str, body: str) -> str:
     """``postgresql://, host h, database d``: what can be told without risk.
 
     Host and database are read after the last ``@``, so whatever the user-info
-    holds (a password with stray ``@`` or ``/``) is never part of them.
+    holds (a password with stray ``@`` or ``/``) is never part of them; and only
+    when no ``?`` comes before that ``@``, since then it may sit in a query
+    value (``?password=a@b``).  Otherwise the scheme alone is shown.
     """
-    tail = body[body.rfind("@") + 1 :]
-    host = re.split(r"[:/?,]", tail[1:] if tail.startswith("[") else tail, maxsplit=1)[0]
-    host = host.rstrip("]") if tail.startswith("[") else host
-    db = ""
-    if "/" in tail:
-        db = tail.split("/", 1)[1].split("?", 1)[0]
+    at = body.rfind("@")
+    if "?" in body[: max(at, 0)]:
+        return f"{scheme}://"
+    tail = body[at + 1 :]
+    bracketed = tail.startswith("[")
+    host = re.split(r"[:/?,]", tail[1:] if bracketed else tail, maxsplit=1)[0]
+    host = host.split("]", 1)[0] if bracketed else host
+    db = tail.split("/", 1)[1].split("?", 1)[0] if "/" in tail else ""
     parts = [f"{scheme}://"]
-    if host:
+    if host and _plain(host):
         parts.append(f"host {unquote(host)}")
-    if db and "@" not in db and " " not in db:
+    if db and _plain(db) and "/" not in db:
         parts.append(f"database {unquote(db)}")
     return ", ".join(parts)
+
+
+def _plain(part: str) -> bool:
+    return not any(c.isspace() or c in "@&=#'\"\\" for c in part)
 
 
 def summary(text: str) -> str:
@@ -178,7 +186,9 @@ def read(text: str, known: frozenset[str]) -> Url:
             raise UrlProblem("a parameter after '?' has no '=value'", shown)
         name = unquote(key)
         if name not in known:
-            said = repr(name) if re.fullmatch(r"[a-z_]{1,40}", name) else "(not shown)"
+            # after ?password=, an unknown "key" may be the rest of a password with an '&'
+            safe = re.fullmatch(r"[a-z_]{1,40}", name) and all(k != "password" for k, _ in pairs)
+            said = repr(name) if safe else "(not shown)"
             raise UrlProblem(f"unknown parameter {said} after '?'", shown)
         _check_encoding(value, f"the value of {name}", shown)
         pairs.append((key, value))
@@ -241,9 +251,13 @@ def check_values(params: Mapping[str, object]) -> str | None:
 
 
 def libpq_reason(message: str) -> str:
-    """libpq's parse error with every quoted fragment it echoed taken out (a quoted
-    fragment is where a password would show), but single punctuation kept: ``"="``."""
+    """libpq's parse error without what it echoed: the text between its first and last
+    double quote goes (a quoted fragment is where a password would show, and it may
+    hold quotes itself)."""
     first = (message.strip().splitlines() or ["invalid"])[0]
-    return re.sub(
-        r'"([^"]*)"', lambda m: m.group(0) if re.fullmatch(r"\W", m.group(1)) else "…", first
-    )
+    if first.startswith('missing "=" after'):
+        return "a word has no '=value' (a value that holds spaces must be in single quotes)"
+    start, end = first.find('"'), first.rfind('"')
+    if start < 0:
+        return first
+    return first[:start] + "…" + (first[end + 1 :] if end > start else "")
