@@ -308,6 +308,7 @@ def test_the_reproduced_shapes_exit_2_in_one_line(url: str) -> None:
         assert proc.returncode == ExitCode.USAGE, proc.stderr
         line = one_error_line(proc.stderr)
         assert "cannot use the" in line
+        assert "***" not in proc.stderr  # the hint is shown whole, not masked into nonsense
         for piece in (SECRET, "QXZK", "TRWPLM"):
             assert piece not in proc.stdout + proc.stderr
 

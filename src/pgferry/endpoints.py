@@ -177,7 +177,7 @@ def _unreadable(role: str, shown: str, reason: str, hint: str | None = None) -> 
 _URL_HINT = (
     "write postgresql://user@host:port/dbname with the password after 'user:', "
     "percent-encoded (@ as %40, / as %2F, % as %25, a space as %20), "
-    "or 'host=... dbname=... password=...'"
+    "or a keyword string 'host=... dbname=...' (a value with spaces in single quotes)"
 )
 
 
@@ -235,7 +235,7 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     except (psycopg.ProgrammingError, ValueError) as exc:
         hint = None
         if not is_url and "missing" in str(exc):
-            hint = "quote a value that holds spaces: password='a b', with \\' and \\\\ inside"
+            hint = "put a value that holds spaces in single quotes: 'a b', with \\' and \\\\ inside"
         raise _unreadable(role, shown, urls.libpq_reason(str(exc)), hint) from None
     _remember_secret(str(params.get("password") or "") or None)
     problem = urls.check_values(params)
