@@ -223,7 +223,7 @@ def test_generated_passwords_never_shown_by_the_library(password: str) -> None:
 
 
 @settings(
-    max_examples=15,
+    max_examples=25,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
