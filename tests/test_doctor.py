@@ -574,7 +574,10 @@ def test_cli_diagnoses_a_message(qa: Database) -> None:
     assert proc.returncode == ExitCode.FOUND, proc.stderr
     assert "sequence behind its data" in proc.stdout
     assert 'public."Order_id_seq" hands out 1 next' in proc.stdout
-    assert "fix: pgferry sequences fix --db 'postgresql://postgres:***@" in proc.stdout
+    # pasteable: no *** posing as the password, and a note on where the password comes from
+    assert "fix: pgferry sequences fix --db postgresql://postgres@127.0.0.1:" in proc.stdout
+    assert "***" not in proc.stdout
+    assert "PGPASSWORD or ~/.pgpass" in proc.stderr
     assert SUPERUSER_PASSWORD not in proc.stdout + proc.stderr
 
 
@@ -586,8 +589,9 @@ def test_cli_json_and_stdin(qa_behind: Database, prod: Database) -> None:
     assert data["symptom"]["kind"] == "invalid enum value"
     (f,) = data["findings"]
     assert (f["table"], f["column"], f["severity"]) == ('public."Order"', "role", "problem")
-    assert f["fix"].startswith("DATABASE_URL='postgresql://postgres:***@127.0.0.1:")
-    assert "' npx prisma migrate deploy (or pgferry schema push --from " in f["fix"]
+    assert f["fix"].startswith("DATABASE_URL=postgresql://postgres@127.0.0.1:")
+    assert " npx prisma migrate deploy (or pgferry schema push --from " in f["fix"]
+    assert "***" not in f["fix"]
 
 
 def test_cli_fix_names_the_variables(

@@ -15,11 +15,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import conninfo as pgconninfo
 
+from . import urls
 from .errors import ConfigError, ConnectionFailed
 
 #: URL parameters Prisma understands and libpq does not.  ``schema`` is
@@ -69,17 +70,17 @@ ENV_VARS: Mapping[str, tuple[str, ...]] = {
     "db": ("DATABASE_URL", "QA_DATABASE_URL"),
 }
 
-_URL_SCHEMES = ("postgres://", "postgresql://")
-
 # Secrets seen in connection strings this process handled; mask() removes them
 # from any text even where the text does not look like a URL.
 _SECRETS: set[str] = set()
 
-_URL_PASSWORD = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*:)(\S*)(@)")
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.\-]*://[^:/@\s]*:)(\S*)(@)")
 # In a URL query a value ends at '&'; in a keyword string only at whitespace
 # (a quoted value may hold spaces; an unterminated one runs to the end).
-_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s#]*)")
-_KW_PASSWORD = re.compile(r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|\S+)")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)([^&\s]*)")  # libpq: no #fragment
+_KW_PASSWORD = re.compile(
+    r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*(?:'|$)|(?:[^\s\\]|\\.|\\$)+)"
+)  # unquoted, libpq reads "\ " as a space inside the value
 
 
 def mask(text: str) -> str:
@@ -90,12 +91,14 @@ def mask(text: str) -> str:
     connection string during this process.  Every URL, message, log line and
     report that reaches a person goes through here.
     """
+    # the passwords seen first, whole: a pattern below may stop inside one (at a '#'
+    # or '&' libpq reads as part of it) and leave the rest where no secret matches
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        # whole words only: a password "postgres" must not eat "postgresql://"
+        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", "***", text)
     text = _URL_PASSWORD.sub(r"\1***\3", text)
     text = _QUERY_PASSWORD.sub(r"\1***", text)
     text = _KW_PASSWORD.sub(r"\1***", text)
-    for secret in _SECRETS:
-        # whole words only: a password "postgres" must not eat "postgresql://"
-        text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", "***", text)
     return text
 
 
@@ -158,42 +161,86 @@ def _os_user() -> str:
         return "?"
 
 
+def _known_keys() -> frozenset[str]:
+    keys = {opt.keyword.decode() for opt in psycopg.pq.Conninfo.get_defaults()}
+    return frozenset(keys | PRISMA_PARAMS)
+
+
+def _unreadable(role: str, shown: str, reason: str, hint: str | None = None) -> ConfigError:
+    """The error for a connection string pgferry will not use: what could be read
+    safely (*shown*: scheme, host, database) and why, never the string itself."""
+    what = f"the {role} URL ({shown})" if shown else f"the {role} connection string"
+    return ConfigError(mask(f"cannot use {what}: {reason}"), hint=hint or _URL_HINT)
+
+
+# (not user:password@ here: mask() would take "password" for one)
+_URL_HINT = (
+    "write postgresql://user@host:port/dbname with the password after 'user:', "
+    "percent-encoded (@ as %40, / as %2F, % as %25, a space as %20), "
+    "or a keyword string 'host=... dbname=...' (a value with spaces in single quotes)"
+)
+
+
+def _read_url(text: str, role: str) -> tuple[str, str | None, bool, list[str]]:
+    """libpq's URL for *text*, with Prisma's parameters taken out and kept aside."""
+    try:
+        url = urls.read(text, _known_keys())
+    except urls.UrlProblem as exc:
+        raise _unreadable(role, exc.shown, exc.reason) from None
+    for secret in (url.password, unquote(url.password or "")):
+        _remember_secret(secret or None)
+    schema: str | None = None
+    pgbouncer = False
+    ignored: list[str] = []
+    # libpq's pairs are kept exactly as written: re-encoding would turn %20
+    # into '+', which libpq reads as a plus sign.
+    kept: list[tuple[str, str]] = []
+    for key, value in url.query:
+        name, plain = unquote(key), unquote(value)
+        if name not in PRISMA_PARAMS:
+            kept.append((key, value))
+            if name == "password":
+                _remember_secret(plain)
+        elif name == "schema":
+            schema = plain or None
+        elif name == "pgbouncer":
+            pgbouncer = plain.lower() in ("true", "1", "yes", "on")
+        else:
+            ignored.append(name)
+    return url.libpq(tuple(kept)), schema, pgbouncer, ignored
+
+
 def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     """Read a URL or libpq keyword string into an :class:`Endpoint`.
 
-    Prisma's parameters are taken out of URLs; ``schema`` and ``pgbouncer``
-    are kept on the endpoint.  Anything else libpq cannot read is a
-    :class:`ConfigError` whose message never holds the password.
+    ``postgresql://`` and ``postgres://`` URLs are read, SQLAlchemy's
+    ``postgresql+driver://`` too (the driver is dropped).  Prisma's parameters
+    are taken out of URLs; ``schema`` and ``pgbouncer`` are kept on the
+    endpoint.  Anything pgferry or libpq cannot use (another scheme, an
+    unencoded ``@`` ``/`` ``%`` or space, a port that is not a number, an
+    ``sslmode`` libpq does not know) is a :class:`ConfigError` that shows only
+    the scheme, host and database, never the string or its password.
     """
     conninfo = conninfo.strip()
     schema: str | None = None
     pgbouncer = False
     ignored: list[str] = []
+    is_url = urls.is_url(conninfo)
+    shown = ""
+    if is_url:
+        conninfo, schema, pgbouncer, ignored = _read_url(conninfo, role)
+        shown = urls.summary(conninfo)
     try:
-        if conninfo.lower().startswith(_URL_SCHEMES):
-            parts = urlsplit(conninfo)
-            # Keep libpq's pairs exactly as written: re-encoding would turn
-            # %20 into '+', which libpq reads as a plus sign.
-            kept: list[str] = []
-            for pair in parts.query.split("&") if parts.query else ():
-                key, _, value = (unquote(x) for x in pair.partition("="))
-                if key not in PRISMA_PARAMS:
-                    kept.append(pair)
-                elif key == "schema":
-                    schema = value or None
-                elif key == "pgbouncer":
-                    pgbouncer = value.lower() in ("true", "1", "yes", "on")
-                else:
-                    ignored.append(key)
-            conninfo = urlunsplit(parts._replace(query="&".join(kept)))
         params = pgconninfo.conninfo_to_dict(conninfo)
     except (psycopg.ProgrammingError, ValueError) as exc:
-        reason = mask(str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid")
-        raise ConfigError(
-            f"cannot read the {role} connection string {mask(conninfo)!r}: {reason}",
-            hint="use postgresql://user:password@host:port/dbname or 'host=... dbname=...'",
-        ) from None
+        hint = None
+        if not is_url and "missing" in str(exc):
+            hint = "put a value that holds spaces in single quotes: 'a b', with \\' and \\\\ inside"
+        raise _unreadable(role, shown, urls.libpq_reason(str(exc)), hint) from None
     _remember_secret(str(params.get("password") or "") or None)
+    problem = urls.check_values(params)
+    if problem:
+        raise _unreadable(role, shown, problem)
     return Endpoint(
         conninfo=conninfo,
         role=role,
@@ -201,6 +248,28 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
         pgbouncer=pgbouncer,
         ignored_params=tuple(ignored),
     )
+
+
+def without_password(conninfo: str) -> tuple[str, bool]:
+    """*conninfo* with its password left out, and whether there was one.
+
+    For commands pgferry prints to be pasted (doctor's fixes): a ``***`` in
+    their place would be pasted as the password; without it libpq takes the
+    password from ``PGPASSWORD`` or ``~/.pgpass``.  A string that cannot be
+    read comes back as nothing but a placeholder.
+    """
+    text = conninfo.strip()
+    try:
+        if urls.is_url(text):
+            url = urls.read(text, _known_keys())
+            had = url.password is not None or any(k == "password" for k, _ in url.query)
+            return url.without_password(), had
+        params = pgconninfo.conninfo_to_dict(text)
+    except (urls.UrlProblem, psycopg.ProgrammingError, ValueError):
+        return "URL", False
+    had = "password" in params
+    params.pop("password", None)
+    return pgconninfo.make_conninfo("", **params), had
 
 
 def resolve(
@@ -215,7 +284,9 @@ def resolve(
     ``prod`` reads ``PROD_DATABASE_URL``; ``qa`` reads ``QA_DATABASE_URL`` then
     ``DATABASE_URL``; ``db`` reads ``DATABASE_URL`` then ``QA_DATABASE_URL``.
     With none set, libpq's ``PG*`` variables and ``~/.pgpass`` apply.
-    *env_names* replaces the variables read (``url_env`` in pgferry.toml).
+    *env_names* replaces the variables read (``url_env`` in pgferry.toml): a
+    variable named there must be set, since falling back to libpq's defaults
+    would quietly work on another database (the local one).
     """
     env = os.environ if environ is None else environ
     _remember_secret(env.get("PGPASSWORD"))
@@ -224,7 +295,25 @@ def resolve(
             if env.get(name):
                 value = env[name]
                 break
+        else:
+            if env_names:
+                raise unset_variable(env_names, role)
     return parse(value or "", role=role)
+
+
+def unset_variable(names: Sequence[str], role: str) -> ConfigError:
+    """The error for ``url_env`` naming a variable that is not set."""
+    section = "[source]" if role == "prod" else "[target]"
+    flag = "--from" if role == "prod" else "--to (or --db)"
+    shown = ", ".join(f"${n}" for n in names)
+    return ConfigError(
+        f"{shown} is not set or empty: pgferry.toml's {section} url_env names it as "
+        f"the {_ROLE_NAMES.get(role, role)} URL",
+        hint=f"export {names[0]}=postgresql://... first, or pass the URL with {flag}",
+    )
+
+
+_ROLE_NAMES = {"prod": "production", "qa": "QA", "db": "database"}
 
 
 _REASON_HINTS: tuple[tuple[str, str], ...] = (

@@ -20,17 +20,27 @@ from .options import db_option, json_option
 _STYLE = {Severity.PROBLEM: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
 
-def _arg(value: str | None, role: str) -> str | None:
-    """How the fix commands name a database: the environment variable holding it (also when
-    the shell expanded it into the flag), else the flag's URL with its password masked; None
-    lets the library build one from the session."""
+#: Said under the fixes when a URL in them lost its password to be pasteable.
+PASSWORD_NOTE = (
+    "note: the fix commands leave the password out of the URL (a *** there would be "
+    "pasted as the password): pgferry reads it from PGPASSWORD or ~/.pgpass; Prisma needs "
+    "it in the URL, or run the fix with the variable that holds the URL"
+)
+
+
+def _arg(value: str | None, role: str) -> tuple[str | None, bool]:
+    """How the fix commands name a database, so they can be pasted and run: the
+    environment variable holding it (also when the shell expanded it into the flag), else
+    the flag's URL without its password (and True: say where the password must come
+    from); None lets the library build one from the session."""
     if value is None:
         names = endpoints.ENV_VARS.get(role, ())
-        return next((f'"${n}"' for n in names if os.environ.get(n)), None)
+        return next((f'"${n}"' for n in names if os.environ.get(n)), None), False
     for name in ("DATABASE_URL", "QA_DATABASE_URL", "PROD_DATABASE_URL"):
         if os.environ.get(name) == value:
-            return f'"${name}"'
-    return shlex.quote(endpoints.mask(value))
+            return f'"${name}"', False
+    shown, had_password = endpoints.without_password(value)
+    return shlex.quote(shown), had_password
 
 
 @click.command("doctor")
@@ -78,10 +88,12 @@ def doctor_command(
         if from_url and (wants_db or symptom is not None):
             src = endpoints.resolve(from_url, role="prod")
             source = stack.enter_context(endpoints.connect(src, read_only=True, autocommit=True))
+        db_arg, db_note = _arg(db_url, "db")
+        from_arg, from_note = _arg(from_url, "prod") if from_url else (None, False)
         kwargs: dict[str, Any] = {
             "source_conn": source,
-            "db_arg": _arg(db_url, "db"),
-            "from_arg": _arg(from_url, "prod") if from_url else None,
+            "db_arg": db_arg,
+            "from_arg": from_arg,
             "schemas": (ep.schema,) if ep.schema else (),
         }
         if text is None:
@@ -93,6 +105,8 @@ def doctor_command(
         render.print_json(result.to_dict())
     else:
         show(result)
+    if (db_note or from_note) and any(f.fix for f in result.findings):
+        click.echo(PASSWORD_NOTE, err=True)
     raise click.exceptions.Exit(int(result.exit_code))
 
 
