@@ -87,7 +87,8 @@ def backup_command(
     render.console().print(
         f"backup {made.name} of {made.database}: {made.method} ({made.reason}), "
         f"{render.size(made.size)}, at {made.location}\n"
-        f"roll back with: pgferry rollback --backup {made.name}"
+        f"roll back with: pgferry rollback --backup {made.name}",
+        markup=False,
     )
 
 
@@ -161,7 +162,8 @@ def rollback_command(
     )
     render.console().print(
         f"rolled {done.database} back to backup {done.backup.name}: {done.how} "
-        f"in {done.seconds:.1f} s"
+        f"in {done.seconds:.1f} s",
+        markup=False,
     )
     for line in done.not_carried:
         render.console().print(f"not carried over (no privilege): {line}", markup=False)

@@ -201,5 +201,5 @@ def migrate_command(
     if not no_report:
         md, _ = report.write(result, report_dir)
         if not as_json:
-            render.console().print(f"report: {md}")
+            render.console().print(f"report: {md}", markup=False)
     check_counts(result)

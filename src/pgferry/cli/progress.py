@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -38,7 +39,7 @@ class BarProgress:
                 self.bars.start()
                 self.live = True
             self.tasks[table] = self.bars.add_task(
-                str(table.target), total=max(table.estimated_bytes, 1)
+                escape(str(table.target)), total=max(table.estimated_bytes, 1)
             )
 
     def advanced(self, table: TablePlan, nbytes: int) -> None:
@@ -50,7 +51,7 @@ class BarProgress:
             task,
             total=max(result.bytes, 1),
             completed=max(result.bytes, 1),
-            description=f"{result.table.target} ({result.rows} rows)",
+            description=f"{escape(str(result.table.target))} ({result.rows} rows)",
         )
 
 

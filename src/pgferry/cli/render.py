@@ -78,8 +78,8 @@ def sequence_table(report: SequenceReport, *, show_all: bool) -> tuple[Table | N
     table.add_column("note", overflow="fold")
     for s in rows:
         cells = [
-            str(s.name),
-            ", ".join(str(f.column) for f in s.feeds),
+            escape(str(s.name)),
+            escape(", ".join(str(f.column) for f in s.feeds)),
             _num(s.data_extreme),
             _num(s.next_value),
         ]
@@ -87,7 +87,7 @@ def sequence_table(report: SequenceReport, *, show_all: bool) -> tuple[Table | N
             cells.append(_num(s.source_next))
         if fixing:
             cells.append(_num(s.target_next))
-        cells += [_status(s, report.dry_run), s.note]
+        cells += [_status(s, report.dry_run), escape(s.note)]
         table.add_row(*cells)
     return table, hidden
 
@@ -95,7 +95,7 @@ def sequence_table(report: SequenceReport, *, show_all: bool) -> tuple[Table | N
 def sequence_summary(report: SequenceReport) -> str:
     n = len(report.states)
     ok = sum(1 for s in report.states if s.status is Status.OK)
-    parts = [f"{n} sequence{'s' if n != 1 else ''} in {report.database}: {ok} ok"]
+    parts = [f"{n} sequence{'s' if n != 1 else ''} in {escape(report.database)}: {ok} ok"]
     counts: dict[str, int] = {}
     for s in report.states:
         if s.status is not Status.OK:
@@ -125,9 +125,9 @@ def backups_table(listed: list[Backup]) -> None:
     for col in ("name", "created (UTC)", "method", "size", "location"):
         table.add_column(col, justify="right" if col == "size" else "left", overflow="fold")
     for b in listed:
-        table.add_row(b.name, b.created, b.method, size(b.size), b.location)
+        table.add_row(escape(b.name), b.created, b.method, size(b.size), escape(str(b.location)))
     out.print(table)
-    out.print(f"roll back with: pgferry rollback --backup {listed[-1].name}")
+    out.print(f"roll back with: pgferry rollback --backup {listed[-1].name}", markup=False)
 
 
 _MARKS = {Mark.OK: "[green]ok  [/]", Mark.WARN: "[yellow]warn[/]", Mark.FAIL: "[red]FAIL[/]"}
@@ -135,7 +135,7 @@ _MARKS = {Mark.OK: "[green]ok  [/]", Mark.WARN: "[yellow]warn[/]", Mark.FAIL: "[
 
 def preflight_lines(report: PreflightReport) -> None:
     out = console()
-    out.print(f"preflight: {report.source} -> {report.target}")
+    out.print(f"preflight: {report.source} -> {report.target}", markup=False)
     for c in report.checks:
         out.print(f"{_MARKS[c.mark]} {escape(c.title)}: {escape(c.reason)}")
         if c.fix and c.mark is not Mark.OK:
@@ -155,12 +155,12 @@ def plan_table(plan: Plan) -> Table:
     for i, t in enumerate(plan.tables, 1):
         table.add_row(
             str(i),
-            str(t.source),
-            str(t.target),
+            escape(str(t.source)),
+            escape(str(t.target)),
             "binary" if t.binary else "text",
             str(t.estimated_rows),
             _mb(t.estimated_bytes),
-            t.note,
+            escape(t.note),
         )
     return table
 
@@ -182,10 +182,11 @@ def migrate_summary(report: MigrateReport) -> None:
         out.print(plan_table(plan))
         out.print(
             f"would empty {len(plan.truncate)} QA tables: "
-            + ", ".join(str(n) for n in plan.truncate)
+            + ", ".join(str(n) for n in plan.truncate),
+            markup=False,
         )
         if plan.refresh:
-            out.print("would refresh: " + ", ".join(str(n) for n in plan.refresh))
+            out.print("would refresh: " + ", ".join(str(n) for n in plan.refresh), markup=False)
         lobs = report.large_objects
         if lobs is not None and lobs.production:
             verb = "would copy" if lobs.copied else "would leave behind"
@@ -203,13 +204,15 @@ def migrate_summary(report: MigrateReport) -> None:
                 if c and c.ok
                 else f"[red]{c.source_rows if c else '?'} in prod[/]"
             )
-            table.add_row(str(r.table.target), str(r.rows), _mb(r.bytes), f"{r.seconds:.2f}", ok)
+            table.add_row(
+                escape(str(r.table.target)), str(r.rows), _mb(r.bytes), f"{r.seconds:.2f}", ok
+            )
         out.print(table)
     for name, why in plan.skipped:
-        out.print(f"[dim]left out {name}: {why}[/]")
+        out.print(f"[dim]left out {escape(str(name))}: {escape(why)}[/]")
     for p in plan.problems:
         style = "red" if p.severity.value == "blocking" else "yellow"
-        out.print(f"[{style}]{p.severity.value}: {p.message}[/]")
+        out.print(f"[{style}]{p.severity.value}: {escape(p.message)}[/]")
     if not report.dry_run:
         if report.sequences is not None:
             out.print(
@@ -218,17 +221,25 @@ def migrate_summary(report: MigrateReport) -> None:
             )
         for ins in report.inserts:
             if not ins.ok:
-                out.print(f"[red]a new row in {ins.table} would collide: {ins.detail}[/]")
+                out.print(
+                    f"[red]a new row in {escape(str(ins.table))} would collide: "
+                    f"{escape(ins.detail)}[/]"
+                )
         for fk_name, why in report.not_validated:
-            out.print(f"[red]foreign key {fk_name} left NOT VALID: {why}[/]")
+            out.print(f"[red]foreign key {escape(fk_name)} left NOT VALID: {escape(why)}[/]")
         if report.not_valid_in_production:  # production's state, copied: not a failure
             out.print("foreign keys NOT VALID in production too (kept so), for information:")
             for fk in report.not_valid_in_production:
                 out.print(f"  {escape(fk.explain())}")
         for view, why in report.not_refreshed:
-            out.print(f"[red]materialized view {view} could not be refreshed: {escape(why)}[/]")
+            out.print(
+                f"[red]materialized view {escape(str(view))} could not be refreshed: "
+                f"{escape(why)}[/]"
+            )
         for view in report.unpopulated:
-            out.print(f"[dim]materialized view {view} left WITH NO DATA, as in production[/]")
+            out.print(
+                f"[dim]materialized view {escape(str(view))} left WITH NO DATA, as in production[/]"
+            )
         for done, text in checklist(report):
             out.print(f"{'[green]✓[/]' if done else '[yellow]·[/]'} {escape(text)}")
         for notice in report.notices:
@@ -259,6 +270,10 @@ def verify_table(report: VerifyReport) -> Table:
             )
         rows_style = "" if t.source_rows == t.target_rows else "[red]"
         table.add_row(
-            str(t.target), str(t.source_rows), f"{rows_style}{t.target_rows}", content, new_row
+            escape(str(t.target)),
+            str(t.source_rows),
+            f"{rows_style}{t.target_rows}",
+            content,
+            new_row,
         )
     return table

@@ -43,7 +43,7 @@ def _show(report: SequenceReport, *, as_json: bool, show_all: bool) -> None:
         out.print(f"... and {hidden} more (--all or --json lists every one)")
     out.print(render.sequence_summary(report))
     for hint in report.hints:
-        out.print(f"hint: {hint}")
+        out.print(f"hint: {hint}", markup=False)
 
 
 @sequences.command("check")

@@ -88,33 +88,34 @@ def _show(report: VerifyReport) -> None:
     if report.mid_refresh:
         out.print(f"[red]{escape(report.mid_refresh)}[/]")
     for p in report.plan.blocking:
-        out.print(f"[red]schema: {p.message}[/]")
+        out.print(f"[red]schema: {escape(p.message)}[/]")
     for t in report.tables:
         for d in t.differences:
-            out.print(f"[red]{t.target}: {d}[/]")
+            out.print(f"[red]{escape(str(t.target))}: {escape(str(d))}[/]")
     for m in report.matviews:
         if m.source_populated != m.target_populated:
             state = {True: "populated", False: "WITH NO DATA"}
             out.print(
-                f"[red]materialized view {m.name}: {state[m.source_populated]} in production, "
-                f"{state[m.target_populated]} in QA[/]"
+                f"[red]materialized view {escape(str(m.name))}: "
+                f"{state[m.source_populated]} in production, {state[m.target_populated]} in QA[/]"
             )
         elif not m.ok:
             out.print(
-                f"[red]materialized view {m.name}: {m.source_rows} rows in production, "
-                f"{m.target_rows} in QA[/]"
+                f"[red]materialized view {escape(str(m.name))}: "
+                f"{m.source_rows} rows in production, {m.target_rows} in QA[/]"
             )
     lobs = report.large_objects
     if lobs is not None:
         style = "" if lobs.ok else "[red]"
         out.print(f"{style}large objects: {lobs.production} in production, {lobs.qa} in QA")
     if report.sequences_not_checked:
-        out.print(f"[red]sequences not checked: {report.sequences_not_checked}[/]")
+        out.print(f"[red]sequences not checked: {escape(report.sequences_not_checked)}[/]")
     if report.sequences is not None:
         for s in report.sequences.behind:
             out.print(
-                f"[red]sequence {s.name} is behind: next value {s.next_value}, data up to "
-                f"{s.data_extreme} ({s.extreme_at}); fix: pgferry sequences fix[/]"
+                f"[red]sequence {escape(str(s.name))} is behind: next value {s.next_value}, "
+                f"data up to {s.data_extreme} ({escape(str(s.extreme_at))}); "
+                "fix: pgferry sequences fix[/]"
             )
     kept = [f for f in report.foreign_keys if f.as_in_production]
     if kept:  # production's state, copied as it is: not a failure
@@ -124,14 +125,18 @@ def _show(report: VerifyReport) -> None:
     for f in report.foreign_keys:
         if not f.ok:
             more = f", {f.orphans} orphan rows, e.g. {f.example}" if f.orphans else ""
-            out.print(f"[red]foreign key {f.table}.{f.name}: {f.status}{more}[/]")
+            out.print(
+                f"[red]foreign key {escape(str(f.table))}.{escape(f.name)}: "
+                f"{escape(str(f.status))}{escape(more)}[/]"
+            )
     for i in report.inserts:
         if i.status == "collision":
-            out.print(f"[red]a new row in {i.table} collides: {i.detail}[/]")
+            out.print(f"[red]a new row in {escape(str(i.table))} collides: {escape(i.detail)}[/]")
         elif i.status in ("error", "not tested") and i.detail:
-            out.print(f"[dim]insert into {i.table} {i.status}: {i.detail}[/]")
+            out.print(f"[dim]insert into {escape(str(i.table))} {i.status}: {escape(i.detail)}[/]")
         if i.consumed:
-            out.print(f"[dim]the insert check consumed one value of {', '.join(i.consumed)}[/]")
+            consumed = escape(", ".join(str(c) for c in i.consumed))
+            out.print(f"[dim]the insert check consumed one value of {consumed}[/]")
     verdict = "[green]QA matches production[/]" if report.ok else "[red]QA does NOT match[/]"
     how = " with checksums" if report.checksums else ""
     out.print(f"{len(report.tables)} tables compared{how}: {verdict}")
