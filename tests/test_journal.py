@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from psycopg import sql
 
 import pgferry
 from pgferry import journal
@@ -107,16 +108,22 @@ def test_a_set_aside_index_comes_back_after_a_crash(qa: Database) -> None:
 
 
 @pytest.mark.parametrize(
-    ("definition", "schema", "table"),
-    [
-        ('FOREIGN KEY (a) REFERENCES public."Order"(id)', "public", "Order"),
-        ('FOREIGN KEY (a) REFERENCES "my.schema"."odd.name"(id)', "my.schema", "odd.name"),
-        ('FOREIGN KEY (a) REFERENCES public."t(1)"""(id)', "public", 't(1)"'),
-        ("FOREIGN KEY (a) REFERENCES app.client(id) ON DELETE CASCADE", "app", "client"),
-    ],
+    ("schema", "table"),
+    [("public", "Order"), ("my.schema", "odd.name"), ("public", 't(1)"')],
 )
-def test_referenced_table_is_read_past_quoted_dots_and_parentheses(
-    definition: str, schema: str, table: str
+def test_the_journal_stores_the_table_a_key_references(
+    qa: Database, schema: str, table: str
 ) -> None:
-    entry = journal.Entry(1, "fk", Name("public", "t"), "fk", definition, True)
-    assert journal._referenced(entry) == Name(schema, table)
+    """Restoring needs the referenced table (to analyse it first): stored, never parsed back
+    out of the key's text, whatever its name holds."""
+    parent = sql.Identifier(schema, table)
+    qa.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    qa.execute(sql.SQL("CREATE TABLE {} (id int PRIMARY KEY)").format(parent))
+    qa.execute(sql.SQL("CREATE TABLE public.kid (id int, p int REFERENCES {})").format(parent))
+    with pgferry.connect(pgferry.parse(qa.url), autocommit=True) as conn:
+        catalog = pgferry.read_catalog(conn)
+        (entry,) = journal.set_aside(conn, "run", list(catalog.foreign_keys()), [])
+        assert entry.kind is journal.Kind.FK
+        assert entry.ref_table == Name(schema, table)
+        journal.restore(conn)
+    assert _fk_names(qa) == ["kid_p_fkey"]

@@ -27,12 +27,12 @@ QA with no object it did not hold before.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -45,19 +45,32 @@ from .errors import PrivilegeError, RefusedError
 SCHEMA = "pgferry"
 
 
+class Kind(StrEnum):
+    """What a journal row records."""
+
+    FK = "fk"  # a foreign key dropped for the load
+    TRIGGER = "trigger"  # a trigger disabled for the load
+    INDEX = "index"  # a secondary index dropped for the load
+    LOAD = "load"  # a load in progress: QA is mid-refresh
+    KEPT = "kept"  # a foreign key a replica-mode load left in place, unchecked
+
+
 @dataclass(frozen=True)
 class Entry:
+    """One object set aside, with all it takes to put it back (nothing is parsed)."""
+
     id: int
-    kind: str  # "fk", "trigger", "index" (set aside) or "kept" (left in place, unchecked)
+    kind: Kind  # FK, TRIGGER or INDEX
     table: Name
     name: str
-    definition: (
-        str  # fk: pg_get_constraintdef; trigger: its tgenabled letter; index: pg_get_indexdef
-    )
+    #: FK: pg_get_constraintdef; TRIGGER: its tgenabled letter; INDEX: pg_get_indexdef
+    definition: str
     validated: bool
     #: statements that give the object back what pg_dump shows for it beyond its definition
     #: (an index: its whole archive entry; a key: its comment); '' when not read
     details: str = ""
+    #: the table a foreign key references (None for others, and in an older journal)
+    ref_table: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,19 @@ def pending(conn: psycopg.Connection[Any]) -> list[Entry]:
     if not _exists(conn):
         return []
     rows = conn.execute(queries.load("journal_pending")).fetchall()
-    return [Entry(r[0], r[1], Name(r[2], r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+    return [
+        Entry(
+            r[0],
+            Kind(r[1]),
+            Name(r[2], r[3]),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            Name(r[8], r[9]) if r[8] is not None and r[9] is not None else None,
+        )
+        for r in rows
+    ]
 
 
 def unfinished(conn: psycopg.Connection[Any]) -> list[Unfinished]:
@@ -165,21 +190,12 @@ def begin_load(
     _ensure(conn)
     listed = json.dumps(sorted(str(t) for t in tables))
     with conn.transaction():
-        conn.execute(queries.load("journal_add"), (run_id, "load", "", "", mode, listed, True, ""))
+        conn.execute(
+            queries.load("journal_add"),
+            (run_id, Kind.LOAD, "", "", mode, listed, True, "", None, None),
+        )
         for fk in kept:
-            conn.execute(
-                queries.load("journal_add"),
-                (
-                    run_id,
-                    "kept",
-                    fk.table.schema,
-                    fk.table.name,
-                    fk.name,
-                    fk.definition.removesuffix(" NOT VALID"),
-                    fk.validated,
-                    "",
-                ),
-            )
+            conn.execute(queries.load("journal_add"), _fk_row(run_id, Kind.KEPT, fk, ""))
 
 
 def end_load(conn: psycopg.Connection[Any], run_id: str, tables: Collection[Name]) -> None:
@@ -196,14 +212,14 @@ def _unkeep(conn: psycopg.Connection[Any]) -> None:
     """Set aside the keys an unfinished load left in place: they come back NOT VALID and
     are validated (or reported) like every other key, never left valid over orphans."""
     for r in conn.execute(queries.load("journal_kept")).fetchall():
-        table = Name(r[2], r[3])
+        table = Name(r[1], r[2])
         with conn.transaction():
             if _missing(conn, [table]):
                 conn.execute(queries.load("journal_done"), (r[0],))
                 continue
             conn.execute(
                 sql.SQL("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}").format(
-                    table.ident, sql.Identifier(r[4])
+                    table.ident, sql.Identifier(r[3])
                 )
             )
             conn.execute(queries.load("journal_unkeep"), (r[0],))
@@ -248,6 +264,24 @@ def _owner_error(
     )
 
 
+def _fk_row(run_id: str, kind: Kind, fk: Constraint, details: str) -> tuple[Any, ...]:
+    """The journal_add parameters of a foreign key: its definition as it comes back (the
+    state it returns in is ``validated``) and the table it references."""
+    ref = fk.ref_table
+    return (
+        run_id,
+        kind,
+        fk.table.schema,
+        fk.table.name,
+        fk.name,
+        fk.definition.removesuffix(" NOT VALID"),
+        fk.validated,
+        details,
+        ref.schema if ref else None,
+        ref.name if ref else None,
+    )
+
+
 def set_aside(
     conn: psycopg.Connection[Any],
     run_id: str,
@@ -269,13 +303,15 @@ def set_aside(
                     queries.load("journal_add"),
                     (
                         run_id,
-                        "index",
+                        Kind.INDEX,
                         ix.table.schema,
                         ix.table.name,
                         ix.name,
                         ix.definition,
                         True,
                         details.get((ix.table, ix.name), ""),
+                        None,
+                        None,
                     ),
                 )
                 conn.execute(
@@ -286,21 +322,11 @@ def set_aside(
                 exc, ix.table, f"drop index {ix.name} until the load is done"
             ) from None
     for fk in foreign_keys:
-        definition = fk.definition.removesuffix(" NOT VALID")
         try:
             with conn.transaction():
                 conn.execute(
                     queries.load("journal_add"),
-                    (
-                        run_id,
-                        "fk",
-                        fk.table.schema,
-                        fk.table.name,
-                        fk.name,
-                        definition,
-                        fk.validated,
-                        details.get((fk.table, fk.name), ""),
-                    ),
+                    _fk_row(run_id, Kind.FK, fk, details.get((fk.table, fk.name), "")),
                 )
                 conn.execute(
                     sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
@@ -316,13 +342,15 @@ def set_aside(
                     queries.load("journal_add"),
                     (
                         run_id,
-                        "trigger",
+                        Kind.TRIGGER,
                         trg.table.schema,
                         trg.table.name,
                         trg.name,
                         trg.enabled,
                         True,
                         "",
+                        None,
+                        None,
                     ),
                 )
                 conn.execute(
@@ -405,13 +433,13 @@ def restore(
             _forget(conn, e)
             skipped.append((e, f"skipped: table {e.table} no longer exists"))
     entries = [e for e in entries if e.table not in gone]
-    for e in (e for e in entries if e.kind == "index"):
+    for e in (e for e in entries if e.kind is Kind.INDEX):
         try:
             rebuild_index(conn, e)
         except _VANISHED as exc:
             _forget(conn, e)
             skipped.append((e, _vanished_reason(exc)))
-    for e in (e for e in entries if e.kind == "trigger"):
+    for e in (e for e in entries if e.kind is Kind.TRIGGER):
         try:
             with conn.transaction():
                 conn.execute(
@@ -425,9 +453,9 @@ def restore(
         except _VANISHED as exc:
             _forget(conn, e)
             skipped.append((e, _vanished_reason(exc)))
-    fks = [e for e in entries if e.kind == "fk"]
+    fks = [e for e in entries if e.kind is Kind.FK]
     tables = {e.table for e in fks}
-    tables |= {ref for e in fks if (ref := _referenced(e)) is not None}
+    tables |= {e.ref_table for e in fks if e.ref_table is not None}
     tables -= _missing(conn, tables)  # a referenced table that is gone: the key is skipped
     for t in sorted(tables) if not analyzed else ():
         with conn.transaction():
@@ -531,23 +559,6 @@ def _validate(
         for part in pool.map(in_own_session, shares):
             failed += part
     return failed
-
-
-_IDENT = r'"(?:[^"]|"")*"|[^"\s.(]+'
-_QUALIFIED = re.compile(rf"\s*({_IDENT})\.({_IDENT})")
-
-
-def _unquote(ident: str) -> str:
-    return ident[1:-1].replace('""', '"') if ident.startswith('"') else ident
-
-
-def _referenced(e: Entry) -> Name | None:
-    """The table a foreign key's definition references (``REFERENCES "a.b"."c(d)"(id)``)."""
-    marker = " REFERENCES "
-    if marker not in e.definition:
-        return None
-    m = _QUALIFIED.match(e.definition.split(marker, 1)[1])
-    return Name(_unquote(m.group(1)), _unquote(m.group(2))) if m else None
 
 
 def _partitioned(

@@ -561,7 +561,7 @@ def _load(
             log.note(f"removed QA's {largeobjects.remove_all(tconn)} large objects")
         rebuild: dict[Name, list[journal.Entry]] = {}
         for e in entries:
-            if e.kind == "index":
+            if e.kind is journal.Kind.INDEX:
                 rebuild.setdefault(e.table, []).append(e)
         report.results = run_copies(
             snap,

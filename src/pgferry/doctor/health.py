@@ -37,10 +37,10 @@ def journal_findings(ctx: Context) -> list[Finding]:
     ]
     present = {(fk.table, fk.name) for fk in (ctx.qa.foreign_keys() if ctx.catalog else ())}
     for e in journal.pending(ctx.db):
-        if e.kind == "fk" and (e.table, e.name) in present:
+        if e.kind is journal.Kind.FK and (e.table, e.name) in present:
             state = "is NOT VALID: a pgferry run put it back but QA's data do not satisfy it yet"
         else:
-            verb = "disabled" if e.kind == "trigger" else "dropped"
+            verb = "disabled" if e.kind is journal.Kind.TRIGGER else "dropped"
             state = f"was {verb} by a pgferry run that did not finish: QA runs without it"
         out.append(
             Finding(
@@ -49,7 +49,7 @@ def journal_findings(ctx: Context) -> list[Finding]:
                 f"{_JOURNAL_WHAT.get(e.kind, e.kind)} {quote_ident(e.name)} on {e.table} "
                 f"{state} (pgferry.journal still holds it).",
                 table=e.table,
-                constraint=e.name if e.kind == "fk" else None,
+                constraint=e.name if e.kind is journal.Kind.FK else None,
                 fix=ctx.journal_fix(),
                 facts=(("journal_id", e.id), ("kind", e.kind)),
             )
@@ -106,7 +106,7 @@ def foreign_key_findings(ctx: Context) -> list[Finding]:
         )
     prod = {(c.table, c.name): c for c in source.foreign_keys()} if source else {}
     tables = {t.name for t in ctx.qa.tables}
-    journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind == "fk"}
+    journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind is journal.Kind.FK}
     # without production's catalog, a key NOT VALID in QA may be production's own state
     unsure = (
         " If production holds this key NOT VALID too, that is production's state and "
@@ -216,7 +216,7 @@ def check_findings(ctx: Context) -> list[Finding]:
 
 def index_findings(ctx: Context) -> list[Finding]:
     """Indexes left invalid (a CREATE INDEX CONCURRENTLY that failed)."""
-    journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind == "index"}
+    journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind is journal.Kind.INDEX}
     return [
         Finding(
             Severity.PROBLEM if ix.unique else Severity.WARNING,
@@ -235,7 +235,9 @@ def index_findings(ctx: Context) -> list[Finding]:
 
 
 def trigger_findings(ctx: Context) -> list[Finding]:
-    journaled = {(e.table, e.name) for e in journal.pending(ctx.db) if e.kind == "trigger"}
+    journaled = {
+        (e.table, e.name) for e in journal.pending(ctx.db) if e.kind is journal.Kind.TRIGGER
+    }
     return [
         Finding(
             Severity.WARNING,

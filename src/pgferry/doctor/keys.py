@@ -309,7 +309,9 @@ def fits(ctx: Context, fk: Constraint) -> bool:
 
 
 def _journaled(ctx: Context, name: str) -> journal.Entry | None:
-    return next((e for e in journal.pending(ctx.db) if e.kind == "fk" and e.name == name), None)
+    return next(
+        (e for e in journal.pending(ctx.db) if e.kind is journal.Kind.FK and e.name == name), None
+    )
 
 
 def foreign_key(ctx: Context, s: Symptom) -> list[Finding]:

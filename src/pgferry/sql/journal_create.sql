@@ -17,6 +17,9 @@ CREATE TABLE IF NOT EXISTS pgferry.journal (
 );
 -- a journal an older pgferry left behind (killed mid-run) gets what this one writes
 ALTER TABLE pgferry.journal ADD COLUMN IF NOT EXISTS details text NOT NULL DEFAULT '';
+-- the table a foreign key references, so restoring parses nothing
+ALTER TABLE pgferry.journal ADD COLUMN IF NOT EXISTS ref_schema text;
+ALTER TABLE pgferry.journal ADD COLUMN IF NOT EXISTS ref_name text;
 ALTER TABLE pgferry.journal DROP CONSTRAINT IF EXISTS journal_kind_check;
 ALTER TABLE pgferry.journal ADD CONSTRAINT journal_kind_check
     CHECK (kind IN ('fk', 'trigger', 'index', 'load', 'kept'));
