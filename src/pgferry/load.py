@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, NoReturn, Protocol
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Buffer
 
 from . import journal, waits
 from .catalog import Name
@@ -184,10 +185,15 @@ WRITE_BLOCK = 256 * 1024
 def _stream_out(
     src: psycopg.Connection[Any],
     query: sql.Composed,
-    write: Callable[[bytes], None],
+    write: Callable[[Buffer], None],
     advanced: Callable[[int], None],
 ) -> tuple[int, int]:
     """Run ``COPY ... TO STDOUT`` on *src* and hand its data to *write* in large blocks.
+
+    Small rows are gathered into blocks of :data:`WRITE_BLOCK`; a row at least
+    that big is handed on as the memoryview libpq gave, uncopied, so a huge
+    value costs libpq's two copies (its input buffer and the row it hands out)
+    and nothing more.
 
     libpq returns COPY data a row at a time; going through psycopg's generator
     machinery for each row costs more CPU than the servers spend on it.  This
@@ -205,27 +211,38 @@ def _stream_out(
     get, sock = pgconn.get_copy_data, pgconn.socket
     block = bytearray()
     total = unreported = 0
+
+    def send(data: Buffer) -> None:
+        nonlocal total, unreported
+        write(data)
+        total += len(data)
+        unreported += len(data)
+        if unreported >= PROGRESS_EVERY:
+            advanced(unreported)
+            unreported = 0
+
     while True:
         n, data = get(1)
-        if n > 0:
+        if n >= WRITE_BLOCK:
+            # A big row goes on as libpq handed it, never through the block: copying
+            # it there and then into bytes held a 200 MB value four times over.
+            if block:
+                send(bytes(block))
+                block.clear()
+            send(data)
+            del data  # frees libpq's copy of the row before the next one arrives
+        elif n > 0:
             block += data
             if len(block) >= WRITE_BLOCK:
-                write(bytes(block))
-                total += len(block)
-                unreported += len(block)
+                send(bytes(block))
                 block.clear()
-                if unreported >= PROGRESS_EVERY:
-                    advanced(unreported)
-                    unreported = 0
         elif n == 0:
             select.select([sock], [], [])
             pgconn.consume_input()
         else:
             break
     if block:
-        write(bytes(block))
-        total += len(block)
-        unreported += len(block)
+        send(bytes(block))
     if unreported:
         advanced(unreported)
     final = _drain(pgconn)
