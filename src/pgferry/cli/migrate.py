@@ -177,6 +177,8 @@ def migrate_command(
             f"refusing to replace the data of {dst.describe()} without confirmation",
             hint="pass --yes (no terminal to ask on)",
         )
+    if not (no_report or dry_run):  # before anything is written to QA
+        report.check_folder(report_dir)
     confirm = None if (yes or dry_run) else _confirm
     run = migrate_swap if strategy == "swap" else migrate
     try:
