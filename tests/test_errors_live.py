@@ -9,10 +9,25 @@ without ``EXECUTE`` on ``pg_control_system()``.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.migrate_support import migrate_cli
-from tests.pgtest import Database
+import pytest
+
+from tests.migrate_support import (
+    copying,
+    foreign_keys,
+    give_database_to,
+    journal_rows,
+    migrate_cli,
+    run_as,
+)
+from tests.pgtest import Database, Server
 
 SCHEMA = """
 CREATE TABLE parent (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL);
@@ -50,3 +65,103 @@ def test_unwritable_report_folder_is_refused_before_qa_is_written(
     assert str(folder) in errors[0]
     assert "Traceback" not in ran.stderr
     assert qa.execute("SELECT payload FROM parent") == [("stale",)]  # QA not touched
+
+
+BIG = """
+CREATE TABLE parent (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL, tag INT);
+CREATE INDEX parent_tag ON parent (tag);
+CREATE TABLE child (id BIGSERIAL PRIMARY KEY, parent_id BIGINT NOT NULL REFERENCES parent (id));
+"""
+
+
+def _big(prod: Database, rows: int = 300_000) -> None:
+    """A parent table big enough to be caught mid-COPY, and a child under a foreign key."""
+    prod.execute(
+        BIG + f"INSERT INTO parent (payload, tag) SELECT repeat('p', 150) || g, g % 100 "
+        f"FROM generate_series(1, {rows}) g;"
+        "INSERT INTO child (parent_id) SELECT g * 3 FROM generate_series(1, 1000) g; ANALYZE"
+    )
+
+
+def _indexes(db: Database) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in db.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
+        )
+    ]
+
+
+def _spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``python -m pgferry ARGS`` in the background, stderr kept, no PG* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pgferry", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail(f"pgferry ended before {what}: {proc.communicate()[1]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"never saw {what}")
+        time.sleep(0.02)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    """What pgferry said, blank lines aside (click closes a terminal's ^C echo with one)."""
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_sigterm_and_sighup_mid_copy_put_qa_back_and_report(
+    prod: Database,
+    qa: Database,
+    qa_server: Server,
+    tmp_path: Path,
+    sig: signal.Signals,
+    code: int,
+) -> None:
+    _big(prod)
+    with qa_server.role("signal_test_app") as role:
+        give_database_to(qa, role)
+        run_as(qa, role, BIG)  # constraints mode: the key and the index are set aside
+        qa_url = qa.url_as(role, "secret-pw")
+        fks_before, indexes_before = foreign_keys(qa), _indexes(qa)
+        runs = tmp_path / "runs"
+        proc = _spawn(
+            "migrate", "--from", prod.url, "--to", qa_url, "--yes", "--no-backup",
+            "--jobs", "1", "--report-dir", str(runs), cwd=tmp_path,
+        )  # fmt: skip
+        try:
+            _wait_for(proc, lambda: copying(qa), "a COPY into parent")
+            assert journal_rows(qa), "nothing was set aside before the COPY"
+            proc.send_signal(sig)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    assert proc.returncode == code, stderr
+    said = _error_lines(stderr)
+    assert len(said) == 1, stderr
+    assert said[0].startswith(f"error: stopped by {sig.name}"), said
+    reports = sorted(runs.glob("migrate-*.md"))
+    assert len(reports) == 1, list(runs.iterdir()) if runs.exists() else "no report folder"
+    assert str(reports[0]) in said[0]
+    text = reports[0].read_text()
+    assert "STOPPED" in text and sig.name in text, text
+    assert journal_rows(qa) == 0  # everything set aside was put back
+    assert foreign_keys(qa) == fks_before
+    assert _indexes(qa) == indexes_before

@@ -190,6 +190,11 @@ def migrate_command(
             md, _ = report.write(stopped, report_dir)
             exc.hint = (exc.hint + "; " if exc.hint else "") + f"what was done: {md}"
         raise
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report too, named
+        stopped = getattr(exc, "report", None)
+        if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
+            exc.report_path, _ = report.write(stopped, report_dir)  # type: ignore[attr-defined]
+        raise
     if as_json:
         render.print_json(result.to_dict())
     else:
