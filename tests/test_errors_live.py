@@ -9,15 +9,18 @@ without ``EXECUTE`` on ``pg_control_system()``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from psycopg import sql
 
 from tests.migrate_support import (
     copying,
@@ -165,3 +168,118 @@ def test_sigterm_and_sighup_mid_copy_put_qa_back_and_report(
     assert journal_rows(qa) == 0  # everything set aside was put back
     assert foreign_keys(qa) == fks_before
     assert _indexes(qa) == indexes_before
+
+
+_tablespaces = itertools.count(1)
+
+
+@pytest.fixture
+def tiny_tablespace(qa_server: Server, qa: Database) -> Iterator[str]:
+    """A 4 MB tmpfs as a tablespace of QA's cluster: a disk that fills for real.
+
+    Needs root (to mount) and a QA cluster on this machine; skipped with the reason
+    where the container forbids mounting.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("a small filesystem for the full-disk test needs root to mount it")
+    folder = Path(tempfile.mkdtemp(prefix="pgferry-tiny-"))
+    folder.chmod(0o755)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    owner = qa_server.cluster.datadir.stat()
+    os.chown(folder, owner.st_uid, owner.st_gid)
+    name = f"tiny_{next(_tablespaces)}_{os.getpid()}"
+    try:
+        qa_server.admin.execute(
+            sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+                sql.Identifier(name), sql.Literal(str(folder))
+            )
+        )
+        yield name
+    finally:
+        qa.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        qa_server.admin.execute(
+            sql.SQL("DROP TABLESPACE IF EXISTS {}").format(sql.Identifier(name))
+        )
+        subprocess.run(["umount", str(folder)], check=False)
+        folder.rmdir()
+
+
+def test_qa_out_of_disk_space_names_the_table(
+    prod: Database, qa: Database, tiny_tablespace: str, tmp_path: Path
+) -> None:
+    _big(prod, rows=60_000)  # about 10 MB: more than the tablespace holds
+    qa.execute(BIG)
+    qa.execute(
+        sql.SQL("ALTER TABLE parent SET TABLESPACE {}").format(sql.Identifier(tiny_tablespace))
+    )
+
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(tmp_path / "runs"))
+
+    assert ran.code == 9, ran.stderr + ran.stdout
+    said = _error_lines(ran.stderr)
+    errors = [line for line in said if line.startswith("error:")]
+    assert len(errors) == 1, ran.stderr
+    assert "QA's server is out of disk space" in errors[0], errors
+    assert "parent" in errors[0], errors
+    assert "network" not in ran.stderr
+    assert journal_rows(qa) == 0
+
+
+def _copying_out(prod: Database) -> bool:
+    """Whether a pgferry worker runs COPY out of production's ``parent`` now."""
+    return bool(
+        prod.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'pgferry source worker' AND state = 'active' "
+            "AND query ILIKE 'COPY%parent%'"
+        )
+    )
+
+
+_END_SESSION = """
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = %s AND query ILIKE 'COPY%%parent%%'
+"""
+
+
+@pytest.mark.parametrize("side", ["production", "QA"])
+def test_a_session_ended_mid_copy_is_one_line_naming_the_side(
+    prod: Database, qa: Database, tmp_path: Path, side: str
+) -> None:
+    """pg_terminate_backend of the COPY's session is what a server restart does to it
+    (SQLSTATE 57P01, then the socket closes)."""
+    _big(prod)
+    qa.execute(BIG)
+    proc = _spawn(
+        "migrate", "--from", prod.url, "--to", qa.url, "--yes", "--no-backup",
+        "--jobs", "1", "--report-dir", str(tmp_path / "runs"), cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        if side == "production":
+            _wait_for(proc, lambda: _copying_out(prod), "a COPY out of production")
+            ended = prod.scalar(_END_SESSION, ("pgferry source worker",))
+        else:
+            _wait_for(proc, lambda: copying(qa), "a COPY into QA")
+            ended = qa.scalar(_END_SESSION, ("pgferry load",))
+        assert ended == 1
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    assert proc.returncode == 4, stderr
+    said = _error_lines(stderr)
+    errors = [line for line in said if line.startswith("error:")]
+    assert len(errors) == 1, stderr
+    assert f"{side}'s server closed the connection during the COPY of public.parent" in errors[0]
+    assert not [line for line in said if not line.startswith(("error:", "hint:"))], stderr
+    assert journal_rows(qa) == 0

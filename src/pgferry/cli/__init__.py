@@ -7,6 +7,7 @@ documented exit code; the traceback is shown only with ``--traceback``.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import signal
 import sys
@@ -67,6 +68,8 @@ def main(args: Sequence[str] | None = None) -> None:
     _stop_on_signals()
     argv = list(sys.argv[1:] if args is None else args)
     show_tb = "--traceback" in argv or os.environ.get("PGFERRY_TRACEBACK") == "1"
+    if not show_tb:  # psycopg's "error ignored terminating <Copy>": the error itself is said
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
     if "--traceback" in argv[1:]:  # accepted anywhere, not only before the command
         argv = ["--traceback", *[a for a in argv if a != "--traceback"]]
     try:
