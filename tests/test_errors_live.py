@@ -10,6 +10,7 @@ without ``EXECUTE`` on ``pg_control_system()``.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 from psycopg import sql
 
+import pgferry
+from pgferry import backup as backupmod
 from tests.migrate_support import (
     copying,
     foreign_keys,
@@ -29,6 +32,7 @@ from tests.migrate_support import (
     journal_rows,
     migrate_cli,
     run_as,
+    run_cli,
 )
 from tests.pgtest import Database, Server
 
@@ -43,13 +47,17 @@ CREATE INDEX child_payload ON child (payload);
 """
 
 
-def _small(prod: Database, qa: Database) -> None:
-    """Both sides hold the schema; production ten rows, QA one stale row."""
+STALE = "INSERT INTO parent (payload) VALUES ('stale');"
+
+
+def _small(prod: Database, qa: Database | None) -> None:
+    """Both sides hold the schema; production ten rows, QA (when given) one stale row."""
     prod.execute(
         SCHEMA + "INSERT INTO parent (payload) SELECT 'p' || g FROM generate_series(1, 10) g;"
         "INSERT INTO child (parent_id, payload) SELECT g, 'c' FROM generate_series(1, 10) g;"
     )
-    qa.execute(SCHEMA + "INSERT INTO parent (payload) VALUES ('stale');")
+    if qa is not None:
+        qa.execute(SCHEMA + STALE)
 
 
 def test_unwritable_report_folder_is_refused_before_qa_is_written(
@@ -283,3 +291,42 @@ def test_a_session_ended_mid_copy_is_one_line_naming_the_side(
     assert f"{side}'s server closed the connection during the COPY of public.parent" in errors[0]
     assert not [line for line in said if not line.startswith(("error:", "hint:"))], stderr
     assert journal_rows(qa) == 0
+
+
+def test_a_backup_database_the_role_may_not_connect_to_does_not_stop_the_others(
+    prod: Database, qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    """Another QA's backup, revoked from this role, is none of this QA's business: its
+    backups, a migrate with its backup and a rollback all work past it."""
+    other = qa_server.create("other_qa")
+    other.execute("CREATE TABLE t (x int)")
+    theirs = backupmod.backup(
+        pgferry.parse(other.url, role="qa"), "theirs", method="template", folder=tmp_path
+    )
+    revoke = sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
+        sql.Identifier(theirs.location)
+    )
+    qa_server.admin.execute(revoke)
+    _small(prod, None)
+    try:
+        with qa_server.role("noconnect_app", attrs="LOGIN CREATEDB") as role:
+            give_database_to(qa, role)
+            run_as(qa, role, SCHEMA + STALE)
+            url = qa.url_as(role, "secret-pw")
+            folder = ("--folder", str(tmp_path / "dumps"))
+
+            taken = run_cli("backup", "--db", url, "--name", "mine", *folder, cwd=tmp_path)
+            assert taken.code == 0, taken.stderr
+            listed = run_cli("backups", "--db", url, "--json", *folder, cwd=tmp_path)
+            assert listed.code == 0, listed.stderr
+            assert [b["name"] for b in json.loads(listed.stdout)] == ["mine"]
+            ran = migrate_cli(prod, url, "--yes", "--report-dir", str(tmp_path), backup=True)
+            assert ran.code == 0, ran.stderr + ran.stdout
+            back = run_cli(
+                "rollback", "--db", url, "--backup", "mine", "--yes", *folder, cwd=tmp_path
+            )
+            assert back.code == 0, back.stderr + back.stdout
+            assert qa.execute("SELECT payload FROM parent") == [("stale",)]
+    finally:
+        drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(theirs.location))
+        qa_server.admin.execute(drop)

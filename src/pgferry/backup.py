@@ -340,6 +340,14 @@ def _in_folder(endpoint: Endpoint, folder: Path) -> Iterable[tuple[Backup, dict[
         )
 
 
+#: Said of a backup database whose size this role may not read (no CONNECT on it).
+_SIZE_UNKNOWN = "size unknown: this role may not connect to it"
+
+
+def _noted(reason: str, size: int | None) -> str:
+    return reason if size is not None else "; ".join(r for r in (reason, _SIZE_UNKNOWN) if r)
+
+
 def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
     dbname, server = endpoint.dbname, server_key(endpoint)
     found = [
@@ -348,10 +356,10 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
             str(meta.get("method", "template")),
             dbname,
             str(meta.get("created", "")),
-            size,
+            size or 0,
             name,
             server,
-            str(meta.get("reason", "")),
+            _noted(str(meta.get("reason", "")), size),
         )
         for name, meta, size in databases.tagged(conn)
         if meta.get("of") == dbname and meta.get("kind") in ("backup", "swap")
@@ -363,9 +371,11 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
             continue
         if "__pgferry_old_" in name:  # a swap stopped between its rename and its tag: the
             # only copy of QA from before it, so a usable backup, never a leftover
-            found.append(Backup(name, "swap", dbname, "", size, name, server, _UNTAGGED_SWAP))
+            why = _noted(_UNTAGGED_SWAP, size)
+            found.append(Backup(name, "swap", dbname, "", size or 0, name, server, why))
         else:
-            found.append(Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY))
+            why = _noted(_INCOMPLETE_WHY, size)
+            found.append(Backup(name, INCOMPLETE, dbname, "", size or 0, name, server, why))
     return sorted(found, key=lambda b: (b.created, b.name))
 
 
