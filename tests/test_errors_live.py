@@ -330,3 +330,33 @@ def test_a_backup_database_the_role_may_not_connect_to_does_not_stop_the_others(
     finally:
         drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(theirs.location))
         qa_server.admin.execute(drop)
+
+
+def test_a_backup_in_the_same_second_as_an_interrupted_one_gets_its_own_name(
+    qa: Database, qa_server: Server, tmp_path: Path
+) -> None:
+    """An interrupted template backup leaves ``<qa>__pgferry_<time>`` untagged; a rerun in
+    that second must not pick the same name.  Leftovers are made for the next seconds so
+    the backup below surely falls into one of them."""
+    qa.execute(SCHEMA + STALE)
+    start = time.time()
+    leftovers = [
+        backupmod.template_name(qa.name, time.strftime("%Y%m%d_%H%M%S", time.gmtime(start + i)))
+        for i in range(6)
+    ]
+    for name in leftovers:
+        qa_server.admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+        )
+    assert time.time() < start + 5, "the leftovers took too long to make"
+    try:
+        made = backupmod.backup(
+            pgferry.parse(qa.url, role="qa"), method="template", folder=tmp_path
+        )
+        assert made.location not in leftovers
+        listed = backupmod.list_backups(pgferry.parse(qa.url, role="qa"), tmp_path)
+        assert made.name in [b.name for b in listed if b.method == "template"]
+    finally:
+        for name in leftovers:
+            drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+            qa_server.admin.execute(drop)

@@ -144,13 +144,24 @@ def backup(
     folder = folder or DEFAULT_FOLDER
     with databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
-        taken = {b.name for b in _listed(conn, endpoint, folder)}
+        listed = _listed(conn, endpoint, folder)
+        # an interrupted backup is listed by its database's name, not the backup's: a
+        # name is taken when its database or dump folder exists, complete or not
+        taken = {b.name for b in listed} | {b.location for b in listed}
+
+        def used(candidate: str) -> bool:
+            return (
+                candidate in taken
+                or template_name(db.name, candidate) in taken
+                or (folder / f"{db.name}__{candidate}").exists()
+            )
+
         if given is None:  # two runs in one second: a suffix, not an error
             base, n = name, 1
-            while name in taken:
+            while used(name):
                 n += 1
                 name = f"{base}_{n}"
-        if name in taken:
+        if used(name):
             raise ConfigError(
                 f"a backup named {name!r} of {db.name} exists already",
                 hint="pick another --name, or leave it out for a timestamp",
