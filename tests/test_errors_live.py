@@ -360,3 +360,36 @@ def test_a_backup_in_the_same_second_as_an_interrupted_one_gets_its_own_name(
         for name in leftovers:
             drop = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
             qa_server.admin.execute(drop)
+
+
+def test_the_same_database_check_works_without_pg_control_system(
+    prod: Database, qa: Database, prod_server: Server, tmp_path: Path
+) -> None:
+    """Production's role without EXECUTE on pg_control_system() (revoked in this database
+    only: functions are per database): a migrate to QA runs, and production reached as
+    QA through another spelling of its URL is still refused."""
+    _small(prod, qa)
+    prod.execute("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_control_system() FROM PUBLIC")
+    with prod_server.role("no_control_reader") as role:
+        prod.execute(
+            sql.SQL(
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {0};"
+                "GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {0}"
+            ).format(sql.Identifier(role))
+        )
+        reader = prod.url_as(role, "secret-pw")
+        assert not prod.scalar(
+            "SELECT has_function_privilege(%s, 'pg_catalog.pg_control_system()', 'EXECUTE')",
+            (role,),
+        )
+
+        ran = migrate_cli(reader, qa, "--yes", "--report-dir", str(tmp_path))
+        assert ran.code == 0, ran.stderr + ran.stdout
+        assert qa.scalar("SELECT count(*) FROM parent") == 10
+
+        itself = prod.url.replace("127.0.0.1", "localhost")
+        for source, target in ((reader, itself), (reader, reader)):
+            ran = migrate_cli(source, target, "--yes", "--report-dir", str(tmp_path))
+            assert ran.code == 6, ran.stderr + ran.stdout
+            assert "is the production database itself" in ran.stderr
+    assert prod.scalar("SELECT count(*) FROM parent") == 10
