@@ -144,13 +144,24 @@ def backup(
     folder = folder or DEFAULT_FOLDER
     with databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
-        taken = {b.name for b in _listed(conn, endpoint, folder)}
+        listed = _listed(conn, endpoint, folder)
+        # an interrupted backup is listed by its database's name, not the backup's: a
+        # name is taken when its database or dump folder exists, complete or not
+        taken = {b.name for b in listed} | {b.location for b in listed}
+
+        def used(candidate: str) -> bool:
+            return (
+                candidate in taken
+                or template_name(db.name, candidate) in taken
+                or (folder / f"{db.name}__{candidate}").exists()
+            )
+
         if given is None:  # two runs in one second: a suffix, not an error
             base, n = name, 1
-            while name in taken:
+            while used(name):
                 n += 1
                 name = f"{base}_{n}"
-        if name in taken:
+        if used(name):
             raise ConfigError(
                 f"a backup named {name!r} of {db.name} exists already",
                 hint="pick another --name, or leave it out for a timestamp",
@@ -340,6 +351,14 @@ def _in_folder(endpoint: Endpoint, folder: Path) -> Iterable[tuple[Backup, dict[
         )
 
 
+#: Said of a backup database whose size this role may not read (no CONNECT on it).
+_SIZE_UNKNOWN = "size unknown: this role may not connect to it"
+
+
+def _noted(reason: str, size: int | None) -> str:
+    return reason if size is not None else "; ".join(r for r in (reason, _SIZE_UNKNOWN) if r)
+
+
 def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
     dbname, server = endpoint.dbname, server_key(endpoint)
     found = [
@@ -348,10 +367,10 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
             str(meta.get("method", "template")),
             dbname,
             str(meta.get("created", "")),
-            size,
+            size or 0,
             name,
             server,
-            str(meta.get("reason", "")),
+            _noted(str(meta.get("reason", "")), size),
         )
         for name, meta, size in databases.tagged(conn)
         if meta.get("of") == dbname and meta.get("kind") in ("backup", "swap")
@@ -363,9 +382,11 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
             continue
         if "__pgferry_old_" in name:  # a swap stopped between its rename and its tag: the
             # only copy of QA from before it, so a usable backup, never a leftover
-            found.append(Backup(name, "swap", dbname, "", size, name, server, _UNTAGGED_SWAP))
+            why = _noted(_UNTAGGED_SWAP, size)
+            found.append(Backup(name, "swap", dbname, "", size or 0, name, server, why))
         else:
-            found.append(Backup(name, INCOMPLETE, dbname, "", size, name, server, _INCOMPLETE_WHY))
+            why = _noted(_INCOMPLETE_WHY, size)
+            found.append(Backup(name, INCOMPLETE, dbname, "", size or 0, name, server, why))
     return sorted(found, key=lambda b: (b.created, b.name))
 
 

@@ -318,24 +318,26 @@ def tag(conn: Conn, name: str, meta: dict[str, Any]) -> None:
     )
 
 
-def tagged(conn: Conn) -> Iterator[tuple[str, dict[str, Any], int]]:
-    """(name, meta, size) of every database pgferry tagged."""
+def tagged(conn: Conn) -> Iterator[tuple[str, dict[str, Any], int | None]]:
+    """(name, meta, size) of every database pgferry tagged; size ``None`` where this role
+    may not connect to it (nor read every database's statistics)."""
     for name, meta, size in conn.execute(queries.load("database_tagged")):
         try:
             data = json.loads(meta)
         except ValueError:
             continue
         if isinstance(data, dict):
-            yield str(name), data, int(size)
+            yield str(name), data, None if size is None else int(size)
 
 
-def untagged(conn: Conn, base: str, suffix: str) -> Iterator[tuple[str, int]]:
+def untagged(conn: Conn, base: str, suffix: str) -> Iterator[tuple[str, int | None]]:
     """(name, size) of databases named like :func:`derived_name` (*base*, *suffix*...) that
-    pgferry never tagged; for a long *base*, by the cut and the hash its copies carry."""
+    pgferry never tagged; for a long *base*, by the cut and the hash its copies carry.
+    Size ``None`` as for :func:`tagged`."""
     marker = f"_{_digest(base)}{suffix}"
     params = (base + suffix, base.encode()[:8].decode(errors="ignore"), marker)
     for name, size in conn.execute(queries.load("database_untagged"), params):
-        yield str(name), int(size)
+        yield str(name), None if size is None else int(size)
 
 
 def carry_properties(conn: Conn, source: str, target: str) -> list[str]:

@@ -8,6 +8,7 @@ escapes is a bug and is reported as one.
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 import psycopg
@@ -39,8 +40,36 @@ class ExitCode(IntEnum):
     RESOURCES = 9
     #: an unexpected error: a bug in pgferry
     BUG = 70
-    #: interrupted by Ctrl-C
+    #: stopped by SIGHUP (the terminal or session went away): 128 + 1, as a shell reports it
+    HANGUP = 129
+    #: interrupted by Ctrl-C (SIGINT)
     INTERRUPTED = 130
+    #: stopped by SIGTERM (CI cancelling a job, systemd, Kubernetes): 128 + 15
+    TERMINATED = 143
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread by the CLI's handler.
+
+    A :class:`KeyboardInterrupt` on purpose: every path that handles Ctrl-C runs for
+    it too (psycopg cancels the statement in progress and keeps the session usable,
+    the copy workers are stopped, what was set aside in QA is put back, the STOPPED
+    report is written); only the message and the exit code differ.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signame = signal.Signals(signum).name
+        super().__init__(self.signame)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def interruption(exc: BaseException) -> str:
+    """How a run was interrupted, for its message and report: "SIGTERM", "Ctrl-C"..."""
+    return exc.signame if isinstance(exc, Stopped) else "Ctrl-C (SIGINT)"
 
 
 class PgferryError(Exception):

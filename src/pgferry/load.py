@@ -25,7 +25,14 @@ from psycopg.abc import Buffer
 from . import journal, waits
 from .catalog import Name
 from .endpoints import Endpoint, connect
-from .errors import CopyFailed, PgferryError, PrivilegeError
+from .errors import (
+    ConnectionFailed,
+    CopyFailed,
+    PgferryError,
+    PrivilegeError,
+    connection_lost,
+    from_server,
+)
 from .plan import TablePlan
 from .source import Snapshot
 
@@ -362,11 +369,39 @@ def _misfit_error(tp: TablePlan, misfit: Misfit, sqlstate: str | None) -> CopyFa
     )
 
 
+def _failed_side(src: psycopg.Connection[Any], dst: psycopg.Connection[Any]) -> str:
+    """Which server a failed COPY's error came from: the one whose session is gone, else
+    the one whose transaction the error aborted (QA's is already rolled back: its
+    ``with`` block has ended)."""
+    if src.broken:
+        return "production"
+    if dst.broken:
+        return "QA"
+    aborted = src.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+    return "production" if aborted else "QA"
+
+
 def _copy_error(
-    tp: TablePlan, exc: BaseException, snapshot: Snapshot | None = None
+    tp: TablePlan, exc: BaseException, snapshot: Snapshot | None = None, side: str = "QA"
 ) -> PgferryError:
+    """The one-line error for a table's failed COPY; *side* is the server it came from."""
     if isinstance(exc, PgferryError):
         return exc
+    if isinstance(exc, psycopg.Error) and connection_lost(exc):  # a restart, a kill, the network
+        reason = next(
+            (line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__
+        )
+        return ConnectionFailed(
+            f"{side}'s server closed the connection during the COPY of {tp.target}: {reason}",
+            hint="QA keeps this table empty; once the server is back, rerun pgferry migrate: "
+            "it puts back what was set aside and loads the rest",
+        )
+    if isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith("53"):
+        limit = from_server(
+            exc, doing=f"copying {tp.source} into {tp.target}", server=f"{side}'s server"
+        )
+        if limit is not None:  # disk full, out of memory, too many connections
+            return limit
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return PrivilegeError(
             f"copying {tp.source} into {tp.target}: {str(exc).strip().splitlines()[0]}",
@@ -434,7 +469,8 @@ def run_copies(
                     except BaseException as exc:
                         with lock:
                             if not failed.is_set():
-                                errors.append(_copy_error(tp, exc, snapshot))
+                                side = _failed_side(src, dst)
+                                errors.append(_copy_error(tp, exc, snapshot, side))
                         failed.set()
                         return
                     with lock:

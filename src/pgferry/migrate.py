@@ -34,7 +34,14 @@ from . import backup as backupmod
 from . import details, journal, largeobjects, matviews, preflight, runlock, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import DatabaseError, ExitCode, PgferryError, RefusedError, from_server
+from .errors import (
+    DatabaseError,
+    ExitCode,
+    PgferryError,
+    RefusedError,
+    from_server,
+    interruption,
+)
 from .integrity import (
     NOT_VALID_IN_PRODUCTION,
     ForeignKeyCheck,
@@ -425,6 +432,12 @@ def _migrate(
                     _afterwards(snap, tconn, target, plan, src_cat, options, report, positions)
     except PgferryError as exc:  # the report so far goes with the error, for the ticket
         _attach(report, exc, started)
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: put back above, now the report
+        if report is not None:
+            report.error = f"interrupted by {interruption(exc)}"
+            report.seconds = time.monotonic() - started
+            exc.report = report  # type: ignore[attr-defined]
         raise
     except psycopg.Error as exc:  # a statement the server refused: its words, and the report
         refused = from_server(exc, server="QA's server")  # production's sessions only read

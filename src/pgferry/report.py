@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from .endpoints import mask
+from .errors import ConfigError
 from .migrate import MigrateReport
 
 DEFAULT_DIR = Path("pgferry-runs")
@@ -193,6 +195,24 @@ def markdown(report: MigrateReport) -> str:
             for f in report.not_valid_in_production
         ]
     return mask("\n".join(lines) + "\n")
+
+
+def check_folder(folder: Path | None = None) -> Path:
+    """Make sure the report can be written to *folder* (made if missing), before the run
+    writes anything to QA: a refresh that succeeds and then cannot say so is worse than
+    one that never starts.  Raises :class:`~pgferry.errors.ConfigError` naming it."""
+    folder = folder or DEFAULT_DIR
+    probe = folder / f".pgferry-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"the report folder {str(folder)!r} cannot be written: {exc.strerror or exc}",
+            hint="pass --report-dir a folder this user can write to, or --no-report",
+        ) from exc
+    return folder
 
 
 def write(report: MigrateReport, folder: Path | None = None) -> tuple[Path, Path]:

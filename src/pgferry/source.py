@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -52,7 +52,7 @@ class Snapshot:
         ).fetchall()
         return [Name(str(r[0]), str(r[1])) for r in rows]
 
-    def identity(self) -> tuple[int | None, str]:
+    def identity(self) -> ServerIdentity:
         return server_identity(self.conn)
 
     @contextmanager
@@ -78,18 +78,42 @@ class Snapshot:
         self.close()
 
 
-def server_identity(conn: psycopg.Connection[Any]) -> tuple[int | None, str]:
-    """(system identifier, database): equal on both sides means the same database."""
+class ServerIdentity(NamedTuple):
+    """Which cluster and database a session is on (see :func:`server_identity`)."""
+
+    system_identifier: int | None  # None where the role may not call pg_control_system()
+    database: str
+    database_oid: int
+    started_us: int  # the postmaster's start, microseconds since the epoch
+
+    def same_as(self, other: ServerIdentity) -> bool:
+        """The same database: by the system identifier where both sides could read it,
+        else by the postmaster's start (to the microsecond) and the database's OID."""
+        if (self.database, self.database_oid) != (other.database, other.database_oid):
+            return False
+        if self.system_identifier is not None and other.system_identifier is not None:
+            return self.system_identifier == other.system_identifier
+        return self.started_us == other.started_us
+
+
+def server_identity(conn: psycopg.Connection[Any]) -> ServerIdentity:
+    """Which cluster and database *conn* is on, for any role: the system identifier only
+    where it may be read (a revoked ``pg_control_system()`` must not stop every run)."""
     row = conn.execute(queries.load("server_identity")).fetchone()
     assert row is not None
-    return (None if row[0] is None else int(row[0])), str(row[1])
+    may_read, database, oid, started = row
+    system_identifier = None
+    if may_read:
+        got = conn.execute(queries.load("server_system_identifier")).fetchone()
+        system_identifier = None if got is None else int(got[0])
+    return ServerIdentity(system_identifier, str(database), int(oid), int(started))
 
 
 def refuse_same_database(
-    source_id: tuple[int | None, str], target_id: tuple[int | None, str], target: Endpoint
+    source_id: ServerIdentity, target_id: ServerIdentity, target: Endpoint
 ) -> None:
-    """Refuse when the target is the source: same cluster (system identifier) and database."""
-    if source_id == target_id and source_id[0] is not None:
+    """Refuse when the target is the source (see :meth:`ServerIdentity.same_as`)."""
+    if source_id.same_as(target_id):
         raise RefusedError(
             f"the target {target.describe()} is the production database itself",
             hint="check --to / QA_DATABASE_URL: it points at production",

@@ -7,16 +7,19 @@ documented exit code; the traceback is shown only with ``--traceback``.
 from __future__ import annotations
 
 import io
+import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 import psycopg
 
 from ..endpoints import mask
-from ..errors import ExitCode, PgferryError, from_server
+from ..errors import ExitCode, PgferryError, Stopped, from_server
 from .app import cli
 
 __all__ = ["cli", "main"]
@@ -26,10 +29,47 @@ def _say(line: str) -> None:
     click.echo(mask(line), err=True)
 
 
+def _stop_on_signals() -> None:
+    """SIGTERM (CI, systemd, Kubernetes) and SIGHUP stop a run the way Ctrl-C does.
+
+    Python's default for both is to die at once: no message, no report, and what a
+    migrate set aside left for the next run to put back.  The handler raises
+    :class:`~pgferry.errors.Stopped` in the main thread once; a second signal while
+    the run puts things back is ignored (kill -9 still ends it, and the journal still
+    holds whatever was not yet put back).
+    """
+    raised = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal raised
+        if not raised:
+            raised = True
+            raise Stopped(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _interrupted(exc: BaseException) -> int:
+    """The one line and the exit code for Ctrl-C, SIGTERM or SIGHUP (click turns an
+    interrupt into Abort, with the interrupt as its cause)."""
+    cause = exc if isinstance(exc, KeyboardInterrupt) else exc.__cause__ or exc.__context__
+    reported = getattr(cause, "report_path", None)
+    done = f"; what was done: {reported}" if reported else ""
+    if isinstance(cause, Stopped):
+        _say(f"error: stopped by {cause.signame}{done}")
+        return cause.exit_code
+    _say(f"error: interrupted{' by Ctrl-C' if isinstance(cause, KeyboardInterrupt) else ''}{done}")
+    return int(ExitCode.INTERRUPTED)
+
+
 def main(args: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code."""
+    _stop_on_signals()
     argv = list(sys.argv[1:] if args is None else args)
     show_tb = "--traceback" in argv or os.environ.get("PGFERRY_TRACEBACK") == "1"
+    if not show_tb:  # psycopg's "error ignored terminating <Copy>": the error itself is said
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
     if "--traceback" in argv[1:]:  # accepted anywhere, not only before the command
         argv = ["--traceback", *[a for a in argv if a != "--traceback"]]
     try:
@@ -61,9 +101,8 @@ def main(args: Sequence[str] | None = None) -> None:
         _say(f"error: the connection failed or was lost: {first}")
         _say("hint: check the network and the server, then rerun: the run is safe to repeat")
         sys.exit(int(ExitCode.CONNECTION))
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        _say("error: interrupted")
-        sys.exit(int(ExitCode.INTERRUPTED))
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:
+        sys.exit(_interrupted(exc))
     except Exception as exc:
         if show_tb:
             _say(traceback.format_exc().rstrip())

@@ -177,6 +177,8 @@ def migrate_command(
             f"refusing to replace the data of {dst.describe()} without confirmation",
             hint="pass --yes (no terminal to ask on)",
         )
+    if not (no_report or dry_run):  # before anything is written to QA
+        report.check_folder(report_dir)
     confirm = None if (yes or dry_run) else _confirm
     run = migrate_swap if strategy == "swap" else migrate
     try:
@@ -189,6 +191,11 @@ def migrate_command(
             exc.hint = (exc.hint + "; " if exc.hint else "") + f"what was done: {md}"
         if isinstance(stopped, MigrateReport) and stopped.mid_refresh:
             exc.hint = (exc.hint + "; " if exc.hint else "") + stopped.mid_refresh
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report too, named
+        stopped = getattr(exc, "report", None)
+        if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
+            exc.report_path, _ = report.write(stopped, report_dir)  # type: ignore[attr-defined]
         raise
     if as_json:
         render.print_json(result.to_dict())

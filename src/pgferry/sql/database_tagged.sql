@@ -2,7 +2,11 @@
 -- comment is a JSON object starting with the key "pgferry".
 SELECT d.datname,
        pg_catalog.shobj_description(d.oid, 'pg_database') AS meta,
-       pg_catalog.pg_database_size(d.oid) AS size
+       -- NULL where this role may not read it: one database revoked from it
+       -- (another QA's backup, say) must not fail the whole list
+       CASE WHEN pg_catalog.has_database_privilege(d.oid, 'CONNECT')
+                 OR pg_catalog.pg_has_role('pg_read_all_stats', 'MEMBER')
+            THEN pg_catalog.pg_database_size(d.oid) END AS size
 FROM pg_catalog.pg_database d
 WHERE pg_catalog.starts_with(
         coalesce(pg_catalog.shobj_description(d.oid, 'pg_database'), ''), '{"pgferry"')
