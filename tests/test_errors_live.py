@@ -173,7 +173,7 @@ def test_sigterm_and_sighup_mid_copy_put_qa_back_and_report(
     assert str(reports[0]) in said[0]
     text = reports[0].read_text()
     assert "STOPPED" in text and sig.name in text, text
-    assert journal_rows(qa) == 0  # everything set aside was put back
+    assert _missing_objects(qa) == 0  # everything set aside was put back
     assert foreign_keys(qa) == fks_before
     assert _indexes(qa) == indexes_before
 
@@ -238,7 +238,7 @@ def test_qa_out_of_disk_space_names_the_table(
     assert "QA's server is out of disk space" in errors[0], errors
     assert "parent" in errors[0], errors
     assert "network" not in ran.stderr
-    assert journal_rows(qa) == 0
+    assert _missing_objects(qa) == 0
 
 
 def _copying_out(prod: Database) -> bool:
@@ -290,7 +290,7 @@ def test_a_session_ended_mid_copy_is_one_line_naming_the_side(
     assert len(errors) == 1, stderr
     assert f"{side}'s server closed the connection during the COPY of public.parent" in errors[0]
     assert not [line for line in said if not line.startswith(("error:", "hint:"))], stderr
-    assert journal_rows(qa) == 0
+    assert _missing_objects(qa) == 0
 
 
 def test_a_backup_database_the_role_may_not_connect_to_does_not_stop_the_others(
@@ -393,3 +393,18 @@ def test_the_same_database_check_works_without_pg_control_system(
             assert ran.code == 6, ran.stderr + ran.stdout
             assert "is the production database itself" in ran.stderr
     assert prod.scalar("SELECT count(*) FROM parent") == 10
+
+
+def _missing_objects(qa: Database) -> int:
+    """Journaled objects not back in QA (a stopped run keeps its mid-refresh row, and a key
+    its data do not satisfy yet is back NOT VALID, still journaled to be validated)."""
+    if journal_rows(qa) is None:
+        return 0
+    return int(
+        qa.scalar(
+            "SELECT count(*) FROM pgferry.journal j WHERE j.kind IN ('index', 'trigger') "
+            "OR (j.kind = 'fk' AND NOT EXISTS (SELECT FROM pg_constraint c "
+            "WHERE c.conname = j.name AND c.conrelid = to_regclass("
+            "quote_ident(j.table_schema) || '.' || quote_ident(j.table_name))))"
+        )
+    )
