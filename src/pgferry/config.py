@@ -4,6 +4,7 @@
 
     [source]
     url_env = "PROD_DATABASE_URL"     # the variable's name, never the URL itself
+    copy = false                      # the source is a copy pgferry refreshed (staging into dev)
 
     [target]
     url_env = "QA_DATABASE_URL"
@@ -37,7 +38,7 @@ from .waits import valid_timeout
 DEFAULT_PATH = Path("pgferry.toml")
 
 _KEYS: dict[str, set[str]] = {
-    "source": {"url_env"},
+    "source": {"url_env", "copy"},
     "target": {"url_env", "protected"},
     "migrate": {
         "tables",
@@ -55,6 +56,8 @@ _KEYS: dict[str, set[str]] = {
 @dataclass(frozen=True)
 class Config:
     source_env: str | None = None
+    #: the source is itself a copy pgferry refreshed or made ([source] copy, --from-copy)
+    source_copy: bool = False
     target_env: str | None = None
     protected: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
@@ -114,6 +117,9 @@ def load(path: Path | None = None) -> Config:
     if not isinstance(lock_timeout, str):
         raise ConfigError(f'{path}: [migrate] lock_timeout must be a string such as "60s"')
     lock_timeout = valid_timeout(lock_timeout, f"{path}: [migrate] lock_timeout")
+    source_copy = src.get("copy", False)
+    if not isinstance(source_copy, bool):
+        raise ConfigError(f"{path}: [source] copy must be true or false")
     bak = data.get("backup", {})
     take = mig.get("backup", True)
     if not isinstance(take, bool):
@@ -133,6 +139,7 @@ def load(path: Path | None = None) -> Config:
         backup_keep=keep,
         backup_folder=Path(folder),
         source_env=src.get("url_env"),
+        source_copy=source_copy,
         target_env=dst.get("url_env"),
         protected=_strings("target", "protected", dst.get("protected", [])),
         tables=_strings("migrate", "tables", mig.get("tables", [])),

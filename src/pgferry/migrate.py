@@ -1,12 +1,14 @@
 """``migrate``: replace QA's data with production's, consistently and verifiably.
 
-The flow: open one snapshot of production -> guard the target and run the
-cheap preflight lines -> put back anything an interrupted run set aside ->
+The flow: open one snapshot of production -> guard the target (not production
+itself, not protected, not swapped with the source: :mod:`pgferry.swapped`) and
+run the cheap preflight lines -> put back anything an interrupted run set aside ->
 read both catalogs -> plan (refuse before any write if the schemas do not fit:
 see :mod:`pgferry.refusals`) -> confirm -> back QA up (unless told not to; QA's
 own session is closed meanwhile, as a template copy needs QA alone) -> push
-the schema (``--push-schema``) and plan again -> set foreign keys and triggers
-aside (or use ``session_replication_role``), with what pg_dump shows for them
+the schema (``--push-schema``) -> mark QA as refreshed by pgferry -> plan
+again -> set foreign keys and triggers aside (or use
+``session_replication_role``), with what pg_dump shows for them
 (:mod:`pgferry.details`), and record in QA that a load is in progress ->
 truncate exactly the copy set ->
 COPY in parallel -> replace QA's large objects with production's (same
@@ -31,7 +33,7 @@ from typing import Any
 import psycopg
 
 from . import backup as backupmod
-from . import details, journal, largeobjects, matviews, preflight, runlock, waits
+from . import details, journal, largeobjects, matviews, preflight, runlock, swapped, waits
 from .catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind, read_catalog
 from .endpoints import Endpoint, connect
 from .errors import (
@@ -102,6 +104,10 @@ class MigrateOptions:
     large_objects: bool = True
     #: how long each statement waits for a lock on QA (see :mod:`pgferry.waits`)
     lock_timeout: str = waits.DEFAULT_LOCK_TIMEOUT
+    #: the target has never been refreshed and may look like production: go on anyway
+    first_refresh: bool = False
+    #: the source is a copy pgferry made or refreshed (staging into dev): read it anyway
+    from_copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -339,6 +345,15 @@ def _migrate(
         with Snapshot(source) as snap:
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
                 guard(snap, tconn, target, options.protected)
+                cautions = swapped.check(  # before any write: --from and --to swapped?
+                    snap.conn,
+                    tconn,
+                    source,
+                    target,
+                    first_refresh=options.first_refresh,
+                    from_copy=options.from_copy,
+                    refuse=confirm is None and not options.dry_run,
+                )
                 if (
                     not options.dry_run
                 ):  # the cheap part of pgferry preflight: stop on a failing line
@@ -373,6 +388,7 @@ def _migrate(
                 if (empty := _empty_selection(plan, src_cat, options)) is not None:
                     raise empty
                 plan, filtered = with_rls_problems(plan, snap, src_cat)
+                plan = replace(plan, cautions=cautions)
                 report = MigrateReport(
                     source=source.describe(),
                     target=target.describe(),
@@ -406,6 +422,11 @@ def _migrate(
                 pushed = _push_schema(source, target, options, log)
                 report.schema_pushed, deferred = pushed.plan.statements, bool(pushed.plan.deferred)
             with connect(target, autocommit=True) as tconn, journal.exclusive(tconn):
+                if not swapped.mark(tconn, tconn.info.dbname, source):
+                    log.note(
+                        "QA is not marked as refreshed by pgferry (only its owner may comment "
+                        "on it): the check for swapped URLs runs again next time"
+                    )
                 if options.push_schema:  # plan again, on the schema the push left
                     dst_cat = read_catalog(tconn)
                     plan, filtered = with_rls_problems(

@@ -81,6 +81,9 @@ class Plan:
     refresh: tuple[Name, ...]  # materialized views refreshed after the load
     skipped: tuple[tuple[Name, str], ...]
     problems: tuple[Problem, ...] = field(default=())
+    #: signs that the target is production, not QA (see pgferry.swapped): shown before
+    #: the confirmation prompt, which the user answers by typing the database's name
+    cautions: tuple[str, ...] = field(default=())
 
     @property
     def blocking(self) -> list[Problem]:
@@ -112,6 +115,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "cautions": list(self.cautions),
             "tables": [t.to_dict() for t in self.tables],
             "truncate": [str(n) for n in self.truncate],
             "refresh": [str(n) for n in self.refresh],

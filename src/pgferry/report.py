@@ -159,6 +159,9 @@ def markdown(report: MigrateReport) -> str:
             f"Sequences fixed: {len(report.sequences.fixed)}; still behind: "
             f"{len(report.sequences.behind)}.",
         ]
+    if report.plan.cautions:
+        lines += ["", "Confirmed at the prompt although QA looked like production:", ""]
+        lines += [f"- {c}" for c in report.plan.cautions]
     if report.plan.skipped:
         lines += ["", "Left out:", ""]
         lines += [f"- `{n}`: {why}" for n, why in report.plan.skipped]

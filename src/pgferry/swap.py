@@ -25,7 +25,7 @@ from dataclasses import replace
 from psycopg import conninfo as pgconninfo
 
 from . import backup as backupmod
-from . import databases, preflight, runlock
+from . import databases, preflight, runlock, swapped
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError, RefusedError
 from .load import Progress
@@ -73,6 +73,15 @@ def _swap(
         # the sibling is a new database: check the real QA is not production, first
         refuse_same_database(server_identity(sconn), server_identity(tconn), target)
         refuse_protected(target, target.dbname, options.protected)
+        if confirm is None:  # asked, the plan below shows the signs at the prompt
+            swapped.check(
+                sconn,
+                tconn,
+                source,
+                target,
+                first_refresh=options.first_refresh,
+                from_copy=options.from_copy,
+            )
     preflight.gate(
         source,
         target,
@@ -118,7 +127,8 @@ def _swap(
             report = migrate(
                 source,
                 on_database(target, sibling),
-                replace(options, backup=False),
+                # checked above on the real QA: the sibling is a new database
+                replace(options, backup=False, first_refresh=True),
                 confirm=None,  # asked above, before the sibling was made
                 progress=progress,
             )
@@ -127,6 +137,7 @@ def _swap(
             stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime())
             old = databases.derived_name(db.name, f"__pgferry_old_{stamp}")
             missed = databases.carry_properties(conn, db.name, sibling)
+            swapped.mark(conn, sibling, source)  # QA's comment, now carried, with the mark
             databases.rename_all(
                 conn,
                 [(db.name, old), (sibling, db.name)],

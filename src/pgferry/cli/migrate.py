@@ -20,6 +20,16 @@ from .progress import progress_for
 
 
 def _confirm(plan: Plan, dbname: str) -> bool:
+    if plan.cautions:  # pgferry never refreshed it, and it looks like production
+        click.secho(
+            f"Careful: pgferry has never refreshed {dbname!r}, and it may be production:",
+            err=True,
+            fg="red",
+            bold=True,
+        )
+        for caution in plan.cautions:
+            click.secho(f"  - {caution}", err=True, fg="red")
+        click.echo("Check that --to is QA and --from production before going on.", err=True)
     click.echo(
         f"This replaces the data of {len(plan.truncate)} tables in QA database {dbname!r} "
         "with production's.",
@@ -105,6 +115,18 @@ def _confirm(plan: Plan, dbname: str) -> bool:
     "swap's copy and rename).",
 )
 @click.option(
+    "--first-refresh",
+    is_flag=True,
+    help="QA has never been refreshed by pgferry and looks like production (more data, "
+    "more sessions, busier): it is QA all the same, go on (see docs/safety.md).",
+)
+@click.option(
+    "--from-copy",
+    is_flag=True,
+    help="The source is itself a copy pgferry refreshed or made (staging into dev): read it "
+    "anyway ([source] copy).",
+)
+@click.option(
     "--lock-timeout",
     metavar="DURATION",
     help="Longest wait for a lock on QA before stopping with the sessions that hold it "
@@ -129,12 +151,16 @@ def migrate_command(
     no_large_objects: bool,
     strategy: str,
     force: bool,
+    first_refresh: bool,
+    from_copy: bool,
     lock_timeout: str | None,
 ) -> None:
     """Replace QA's data with production's: one snapshot, FK-safe, parallel, verified.
 
     Refuses before writing anything when QA's schema does not fit, when the
-    target is production itself or protected, or without confirmation (type the
+    target is production itself or protected, when the URLs look swapped (a
+    source pgferry refreshed; a target it never refreshed that looks like
+    production: --first-refresh), or without confirmation (type the
     database's name, or --yes).  Backs QA up first (pgferry backup; --no-backup
     skips it) and names the backup and the rollback command.  With --strategy
     swap, production is loaded into a sibling database that replaces QA in one
@@ -171,6 +197,8 @@ def migrate_command(
         force=force,
         large_objects=cfg.large_objects and not no_large_objects,
         lock_timeout=valid_timeout(lock_timeout) if lock_timeout else cfg.lock_timeout,
+        first_refresh=first_refresh,
+        from_copy=from_copy or cfg.source_copy,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(

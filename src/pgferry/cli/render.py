@@ -210,6 +210,8 @@ def migrate_summary(report: MigrateReport) -> None:
         out.print(table)
     for name, why in plan.skipped:
         out.print(f"[dim]left out {escape(str(name))}: {escape(why)}[/]")
+    for caution in plan.cautions:
+        out.print(f"[red]may be production (never refreshed by pgferry): {escape(caution)}[/]")
     for p in plan.problems:
         style = "red" if p.severity.value == "blocking" else "yellow"
         out.print(f"[{style}]{p.severity.value}: {escape(p.message)}[/]")

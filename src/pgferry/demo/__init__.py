@@ -167,7 +167,8 @@ def run(
         result.migrate = migrate(
             parse(result.prod_url, role="prod"),
             parse(result.qa_url, role="qa"),
-            MigrateOptions(backup=False),  # throwaway servers: nothing to go back to
+            # throwaway servers: nothing to go back to, and QA is the demo's own
+            MigrateOptions(backup=False, first_refresh=True),
             progress=progress,
         )
         with connect(parse(result.qa_url), autocommit=True) as conn:
