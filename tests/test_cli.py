@@ -393,3 +393,35 @@ def test_schema_from_a_prisma_url(qa: Database, capsys: pytest.CaptureFixture[st
     data = _parse_report(out)
     assert [s["sequence"] for s in data["sequences"]] == ["app.t_id_seq"]
     assert_no_secret(out, err)
+
+
+# -- signal handlers --------------------------------------------------------------
+
+
+def test_main_puts_the_process_s_signal_handlers_back(capsys: pytest.CaptureFixture[str]) -> None:
+    import signal
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    code, _, _ = call(capsys, "--version")
+    assert code == 0
+    assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_main_runs_in_a_worker_thread() -> None:
+    """Only the main thread may set signal handlers: from another, main sets none."""
+    import threading
+
+    codes: list[object] = []
+
+    def work() -> None:
+        try:
+            main(["--version"])
+        except SystemExit as exc:
+            codes.append(exc.code)
+        except BaseException as exc:  # ValueError: signal only works in main thread
+            codes.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert codes == [0]

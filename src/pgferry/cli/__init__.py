@@ -11,9 +11,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 import click
 import psycopg
@@ -29,15 +31,19 @@ def _say(line: str) -> None:
     click.echo(mask(line), err=True)
 
 
-def _stop_on_signals() -> None:
+def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM (CI, systemd, Kubernetes) and SIGHUP stop a run the way Ctrl-C does.
 
     Python's default for both is to die at once: no message, no report, and what a
     migrate set aside left for the next run to put back.  The handler raises
     :class:`~pgferry.errors.Stopped` in the main thread once; a second signal while
     the run puts things back is ignored (kill -9 still ends it, and the journal still
-    holds whatever was not yet put back).
+    holds whatever was not yet put back).  Only the main thread may set handlers: called
+    from another (an app running the CLI in a worker), it sets none.  Returns the
+    handlers it replaced, for :func:`main` to put back.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
     raised = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -46,8 +52,10 @@ def _stop_on_signals() -> None:
             raised = True
             raise Stopped(signum)
 
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
+        previous[sig] = signal.signal(sig, handler)
+    return previous
 
 
 def _interrupted(exc: BaseException) -> int:
@@ -64,8 +72,17 @@ def _interrupted(exc: BaseException) -> int:
 
 
 def main(args: Sequence[str] | None = None) -> None:
-    """Run the CLI and exit with a documented code."""
-    _stop_on_signals()
+    """Run the CLI and exit with a documented code; the process's own signal handlers
+    are back in place when it returns (or raises SystemExit)."""
+    previous = _stop_on_signals()
+    try:
+        _main(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(args: Sequence[str] | None) -> None:
     argv = list(sys.argv[1:] if args is None else args)
     show_tb = "--traceback" in argv or os.environ.get("PGFERRY_TRACEBACK") == "1"
     if not show_tb:  # psycopg's "error ignored terminating <Copy>": the error itself is said
