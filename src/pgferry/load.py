@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol, runtime_checkable
 
 import psycopg
 from psycopg import sql
@@ -64,6 +64,16 @@ class Progress(Protocol):
     def started(self, table: TablePlan) -> None: ...
     def advanced(self, table: TablePlan, nbytes: int) -> None: ...
     def finished(self, result: TableResult) -> None: ...
+
+
+@runtime_checkable
+class StepProgress(Protocol):
+    """A progress display that also follows the run's named steps (see
+    :class:`pgferry.refresh.pipeline.Refresh`): *number* of *total*, 0 for a step
+    outside the run's list."""
+
+    def step(self, name: str, number: int, total: int) -> None: ...
+    def step_done(self, name: str, seconds: float) -> None: ...
 
 
 class NoProgress:
