@@ -179,12 +179,19 @@ def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
     fmt = sql.SQL("binary" if tp.binary else "text")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
     casts = {c.column: c for c in tp.casts}
+    transforms = {t.column: t for t in tp.transforms}
     read = sql.SQL(", ").join(
-        casts[c].select() if c in casts else sql.Identifier(c) for c in tp.columns
+        transforms[c].expression
+        if c in transforms
+        else casts[c].select()
+        if c in casts
+        else sql.Identifier(c)
+        for c in tp.columns
     )
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
-    out = sql.SQL("COPY (SELECT {read} FROM {only}{t}) TO STDOUT (FORMAT {fmt})").format(
-        read=read, only=only, t=tp.source.ident, fmt=fmt
+    where = sql.SQL("") if tp.row_filter is None else sql.SQL(" WHERE ") + tp.row_filter
+    out = sql.SQL("COPY (SELECT {read} FROM {only}{t}{where}) TO STDOUT (FORMAT {fmt})").format(
+        read=read, only=only, t=tp.source.ident, where=where, fmt=fmt
     )
     if tp.columns:
         into = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT {fmt})").format(

@@ -73,6 +73,9 @@ STEPS = (
 )
 _WAITING = "set QA's tables aside, empty them or put them back"
 
+#: changes a plan before it runs: (plan, production's catalog, QA's) -> plan
+Shaper = Callable[[Plan, Catalog, Catalog], Plan]
+
 
 class Refresh:
     """Replace QA's data with production's, step by step; see the module docstring.
@@ -89,8 +92,12 @@ class Refresh:
         *,
         confirm: Callable[[Plan, str], bool] | None = None,
         progress: Progress | None = None,
+        shapers: Sequence[Shaper] = (),
     ) -> None:
         self.options = options or MigrateOptions()
+        #: applied in order to every plan made (masking adds column transforms, subsetting
+        #: row filters): the other steps run what the plan says
+        self.shapers = list(shapers)
         self.source = source
         self.target = replace(target, lock_timeout=self.options.lock_timeout)  # waits bounded
         self.confirm = confirm
@@ -550,13 +557,16 @@ class Refresh:
         return [s for s in STEPS if s not in skip]
 
     def _build_plan(self) -> Plan:
-        return build_plan(
+        plan = build_plan(
             self.src_cat,
             self.dst_cat,
             tables=self.options.tables,
             exclude=self.options.exclude,
             schemas=self.options.schemas,
         )
+        for shape in self.shapers:
+            plan = shape(plan, self.src_cat, self.dst_cat)
+        return plan
 
     def _empty_selection(self, plan: Plan) -> PgferryError | None:
         options = self.options
@@ -702,4 +712,4 @@ def _kept_not_valid(
     ]
 
 
-__all__ = ["STEPS", "Refresh"]
+__all__ = ["STEPS", "Refresh", "Shaper"]
