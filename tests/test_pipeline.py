@@ -147,3 +147,23 @@ def test_on_a_terminal_the_bars_follow_the_steps(prod: Database, qa: Database) -
     code, out = _run_on_a_terminal(prod, qa, qa.name)
     assert code == 0, out
     assert "step " in out and "/s" in out  # the overall bar, and finished tables' rates
+
+
+def test_schema_push_puts_back_what_an_interrupted_run_set_aside_first(
+    prod: Database, qa: Database
+) -> None:
+    from pgferry import journal
+    from pgferry.catalog import read_catalog
+    from pgferry.schema.push import push
+
+    _pair(prod, qa)
+    qa_ep = pgferry.parse(qa.url, role="qa")
+    # a migrate killed after setting the key aside (its session: names read schema-qualified)
+    with pgferry.connect(qa_ep, autocommit=True) as conn:
+        fks = read_catalog(conn).foreign_keys()
+        journal.set_aside(conn, "killed-run", fks, [], [], details={})
+    assert qa.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 0
+    result = push(pgferry.parse(prod.url, role="prod"), qa_ep)
+    assert any("put back 1 objects" in n for n in result.notes), result.notes
+    assert qa.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1
+    assert qa.scalar("SELECT to_regnamespace('pgferry')") is None  # the journal is gone

@@ -74,8 +74,7 @@ def _swap(run: Refresh) -> MigrateReport:
     options, qa = run.options, run.target
     try:
         with run.snapshot():
-            with run.qa_session() as tconn:
-                run.prepare(tconn)
+            with run.prepared() as tconn:
                 run.confirm_run(tconn)
             with databases.maintenance_session(qa) as conn:
                 db = databases.info(conn, qa.dbname)

@@ -138,8 +138,7 @@ class Refresh:
     def _run(self) -> MigrateReport:
         try:
             with self.snapshot():
-                with self.qa_session() as tconn:
-                    self.prepare(tconn)
+                with self.prepared() as tconn:
                     if self.options.dry_run:
                         return self.finish()
                     self.confirm_run(tconn)
@@ -155,12 +154,27 @@ class Refresh:
             raise raised from exc
         return self.finish()
 
-    def prepare(self, tconn: psycopg.Connection[Any]) -> None:
-        """guard -> recover -> plan: everything before the question, nothing written
-        but what an interrupted run left to put back."""
-        self.guard(tconn)
-        self.recover(tconn)
-        self.plan(tconn)
+    @contextmanager
+    def prepared(self) -> Iterator[psycopg.Connection[Any]]:
+        """QA's first session: lock QA, guard, put back what an interrupted run set
+        aside (:func:`pgferry.journal.recovered`, not in a dry run), plan.  The block
+        confirms with the session and its lock still held."""
+        with (
+            connect(self.target, autocommit=True) as tconn,
+            journal.recovered(
+                tconn,
+                before=lambda: self.guard(tconn),
+                put_back=not self.options.dry_run,
+                around=self._recovering(tconn),
+            ) as restored,
+        ):
+            self._restored = restored
+            if restored.restored:
+                self.log.note(
+                    f"put back {len(restored.restored)} objects an interrupted run had set aside"
+                )
+            self.plan(tconn)
+            yield tconn
 
     def load(self, tconn: psycopg.Connection[Any]) -> None:
         """set aside -> truncate -> load -> put back; what was set aside comes back even
@@ -265,21 +279,12 @@ class Refresh:
                     self.source, self.target, self.scope(), ignore=[tconn.info.backend_pid]
                 )
 
-    def recover(self, tconn: psycopg.Connection[Any]) -> None:
-        """Put back what an interrupted run set aside (not in a dry run: it writes)."""
-        if self.options.dry_run:
-            return
-        with (
-            self.step("recover"),
-            waits.named(
-                tconn, (), self.options.lock_timeout, "put back what an earlier run set aside"
-            ),
-        ):
-            self._restored = journal.restore(tconn)
-        if self._restored.restored:
-            self.log.note(
-                f"put back {len(self._restored.restored)} objects an interrupted run had set aside"
-            )
+    @contextmanager
+    def _recovering(self, tconn: psycopg.Connection[Any]) -> Iterator[None]:
+        """The recover step: the putting back, its lock waits bounded."""
+        doing = "put back what an earlier run set aside"
+        with self.step("recover"), waits.named(tconn, (), self.options.lock_timeout, doing):
+            yield
 
     def plan(self, tconn: psycopg.Connection[Any]) -> None:
         """Read both catalogs and plan the copy; the report starts here."""
@@ -582,8 +587,12 @@ class Refresh:
         """``schema push`` (additive only); in a dry run, what it would run.
         ``plan.deferred`` of the result: statements that wait for the load (NOT NULL
         on a new column of a table that holds rows)."""
-        result = push(
-            self.source, self.target, dry_run=dry_run, schemas=tuple(self.options.schemas)
+        result = push(  # recovered already, and QA's lock may be held by this run
+            self.source,
+            self.target,
+            dry_run=dry_run,
+            schemas=tuple(self.options.schemas),
+            recover=False,
         )
         if dry_run:
             self.log.note(f"schema push would run {result.plan.size} statements first")
