@@ -172,11 +172,12 @@ def test_writes_to_qa_during_the_load_are_said_to_stay_with_the_old_database(
     import pgferry
     from pgferry import swap
     from pgferry.migrate import MigrateOptions
+    from pgferry.refresh.pipeline import Refresh
 
     if qa.server.major < 15:
         pytest.skip("pg_stat_force_next_flush() needs PostgreSQL 15+")
     _app(prod, qa)
-    real = swap.migrate
+    real = Refresh.load  # the load step, run on the sibling
 
     def load_while_the_app_writes(*args: object, **kwargs: object) -> object:
         with qa.connect() as app:  # the app, still on QA, inserts a row meanwhile
@@ -184,7 +185,7 @@ def test_writes_to_qa_during_the_load_are_said_to_stay_with_the_old_database(
             app.execute("SELECT pg_stat_force_next_flush()")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(swap, "migrate", load_while_the_app_writes)
+    monkeypatch.setattr(Refresh, "load", load_while_the_app_writes)
     report = swap.migrate_swap(
         pgferry.parse(prod.url, role="prod"),
         pgferry.parse(qa.url, role="qa"),

@@ -225,10 +225,37 @@ def _by_template(
     databases.create_copy(
         conn, copy, db.name, force=force, why="a template copy needs QA to itself for a moment"
     )
-    meta = {"kind": "backup", "of": db.name, "name": name, "method": "template"}
+    return tag_copy(
+        conn,
+        endpoint,
+        copy,
+        of=db.name,
+        name=name,
+        method="template",
+        reason=reason,
+        created=created,
+    )
+
+
+def tag_copy(
+    conn: Conn,
+    endpoint: Endpoint,
+    copy: str,
+    *,
+    of: str,
+    name: str,
+    method: str,
+    reason: str,
+    created: str | None = None,
+) -> Backup:
+    """Tag database *copy* as a backup of *of* (``method`` template, or swap: the
+    database a swap replaced), so ``pgferry backups`` lists it; return its record."""
+    created = created or now()
+    kind = "swap" if method == "swap" else "backup"
+    meta = {"kind": kind, "of": of, "name": name, "method": method}
     databases.tag(conn, copy, {**meta, "created": created, "reason": reason})
     size = databases.info(conn, copy).size
-    return Backup(name, "template", db.name, created, size, copy, server_key(endpoint), reason)
+    return Backup(name, method, of, created, size, copy, server_key(endpoint), reason)
 
 
 def suitable_tool(name: str, server_major: int) -> clienttools.Tool | None:

@@ -8,6 +8,7 @@ escapes is a bug and is reported as one.
 
 from __future__ import annotations
 
+import copy
 import signal
 from enum import IntEnum
 
@@ -84,6 +85,13 @@ class PgferryError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def with_hint(self, *more: str) -> PgferryError:
+        """A copy of this error (same class, exit code and fields) whose hint goes on
+        with *more*: an error is never changed once raised."""
+        new = copy.copy(self)
+        new.hint = "; ".join([*([self.hint] if self.hint else []), *more]) or None
+        return new
 
 
 class ConfigError(PgferryError):

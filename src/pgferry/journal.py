@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -129,6 +129,30 @@ def exclusive(conn: psycopg.Connection[Any]) -> Iterator[None]:
     finally:
         with suppress(psycopg.Error):  # a lost session has released it already
             conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+@contextmanager
+def recovered(
+    conn: psycopg.Connection[Any],
+    *,
+    before: Callable[[], None] | None = None,
+    put_back: bool = True,
+    around: AbstractContextManager[object] | None = None,
+) -> Iterator[RestoreResult]:
+    """Lock QA, put back what an interrupted run set aside, then act: how every command
+    that writes to QA starts (``migrate``, ``sequences fix``, ``schema push``).
+
+    *before* runs once the lock is held and before anything is written (refusals);
+    *put_back* False (a dry run) writes nothing; *around* is entered around the
+    putting back (a named step, a bounded lock wait).  Yields what was put back."""
+    with exclusive(conn):
+        if before is not None:
+            before()
+        result = RestoreResult((), ())
+        if put_back:
+            with around if around is not None else nullcontext():
+                result = restore(conn)
+        yield result
 
 
 def pending(conn: psycopg.Connection[Any]) -> list[Entry]:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol, runtime_checkable
 
 import psycopg
 from psycopg import sql
@@ -64,6 +64,16 @@ class Progress(Protocol):
     def started(self, table: TablePlan) -> None: ...
     def advanced(self, table: TablePlan, nbytes: int) -> None: ...
     def finished(self, result: TableResult) -> None: ...
+
+
+@runtime_checkable
+class StepProgress(Protocol):
+    """A progress display that also follows the run's named steps (see
+    :class:`pgferry.refresh.pipeline.Refresh`): *number* of *total*, 0 for a step
+    outside the run's list."""
+
+    def step(self, name: str, number: int, total: int) -> None: ...
+    def step_done(self, name: str, seconds: float) -> None: ...
 
 
 class NoProgress:
@@ -169,12 +179,19 @@ def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
     fmt = sql.SQL("binary" if tp.binary else "text")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
     casts = {c.column: c for c in tp.casts}
+    transforms = {t.column: t for t in tp.transforms}
     read = sql.SQL(", ").join(
-        casts[c].select() if c in casts else sql.Identifier(c) for c in tp.columns
+        transforms[c].expression
+        if c in transforms
+        else casts[c].select()
+        if c in casts
+        else sql.Identifier(c)
+        for c in tp.columns
     )
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
-    out = sql.SQL("COPY (SELECT {read} FROM {only}{t}) TO STDOUT (FORMAT {fmt})").format(
-        read=read, only=only, t=tp.source.ident, fmt=fmt
+    where = sql.SQL("") if tp.row_filter is None else sql.SQL(" WHERE ") + tp.row_filter
+    out = sql.SQL("COPY (SELECT {read} FROM {only}{t}{where}) TO STDOUT (FORMAT {fmt})").format(
+        read=read, only=only, t=tp.source.ident, where=where, fmt=fmt
     )
     if tp.columns:
         into = sql.SQL("COPY {t} ({cols}) FROM STDIN (FORMAT {fmt})").format(

@@ -15,6 +15,8 @@ from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
+from psycopg import sql
+
 from .casts import Cast, CastKind, make_cast
 from .casts import note as cast_note
 from .catalog import Catalog, Column, Generated, Name, RelKind, Table
@@ -44,6 +46,18 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Transform:
+    """A column's value replaced on its way to QA (masking): *expression*, which
+    production's server evaluates over the row in place of the column, yielding a
+    value of QA's type.  Its text is sent to production: never put a secret in it."""
+
+    column: str
+    expression: sql.Composable
+    #: what it does, for the plan and the report ("email masked")
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class TablePlan:
     """One COPY stream: rows of ``source`` into ``target``."""
 
@@ -57,6 +71,13 @@ class TablePlan:
     note: str = ""
     casts: tuple[Cast, ...] = ()  # copied columns whose type differs in QA
     key: tuple[str, ...] = ()  # production's primary key, to name a row that fails
+    #: columns whose values are replaced on the way (see :class:`Transform`)
+    transforms: tuple[Transform, ...] = ()
+    #: which rows are copied (subsetting): a condition production evaluates over the
+    #: row; ``None``: every row
+    row_filter: sql.Composable | None = None
+    #: what the filter keeps, for the plan and the report
+    filter_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +92,8 @@ class TablePlan:
                 {"column": c.column, "from": c.source_type, "to": c.target_type, "kind": c.kind}
                 for c in self.casts
             ],
+            "transforms": [{"column": t.column, "note": t.note} for t in self.transforms],
+            "row_filter": self.filter_note or (None if self.row_filter is None else "filtered"),
         }
 
 

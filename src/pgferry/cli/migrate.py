@@ -10,9 +10,8 @@ import click
 from .. import config as configmod
 from .. import endpoints, report
 from ..errors import ExitCode, PgferryError, RefusedError
-from ..migrate import MigrateOptions, MigrateReport, check_counts, migrate
+from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts
 from ..plan import Plan
-from ..swap import migrate_swap
 from ..waits import valid_timeout
 from . import render
 from .options import json_option, schema_option
@@ -39,6 +38,23 @@ def _confirm(plan: Plan, dbname: str) -> bool:
         "Type the QA database's name to go on", err=True, default="", show_default=False
     )
     return typed.strip() == dbname
+
+
+def _stopped(
+    exc: PgferryError | KeyboardInterrupt, stopped: MigrateReport | None, report_dir: Path | None
+) -> BaseException:
+    """*exc*, saying where the report of what was done is (written to *report_dir*)."""
+    written = None
+    if stopped is not None and report_dir is not None:
+        written, _ = report.write(stopped, report_dir)
+    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: the one line names it
+        if written is not None:
+            exc.report_path = written  # type: ignore[attr-defined]
+        return exc
+    extra = [f"what was done: {written}"] if written is not None else []
+    if stopped is not None and stopped.mid_refresh:
+        extra.append(stopped.mid_refresh)
+    return exc.with_hint(*extra) if extra else exc
 
 
 @click.command("migrate")
@@ -197,6 +213,7 @@ def migrate_command(
         force=force,
         large_objects=cfg.large_objects and not no_large_objects,
         lock_timeout=valid_timeout(lock_timeout) if lock_timeout else cfg.lock_timeout,
+        strategy=Strategy(strategy),
         first_refresh=first_refresh,
         from_copy=from_copy or cfg.source_copy,
     )
@@ -208,23 +225,12 @@ def migrate_command(
     if not (no_report or dry_run):  # before anything is written to QA
         report.check_folder(report_dir)
     confirm = None if (yes or dry_run) else _confirm
-    run = migrate_swap if strategy == "swap" else migrate
-    try:
-        with progress_for(as_json=as_json) as progress:
-            result = run(src, dst, options, confirm=confirm, progress=progress)
-    except PgferryError as exc:  # a run that stopped still leaves its report for the ticket
-        stopped = getattr(exc, "report", None)
-        if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
-            md, _ = report.write(stopped, report_dir)
-            exc.hint = (exc.hint + "; " if exc.hint else "") + f"what was done: {md}"
-        if isinstance(stopped, MigrateReport) and stopped.mid_refresh:
-            exc.hint = (exc.hint + "; " if exc.hint else "") + stopped.mid_refresh
-        raise
-    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: the report too, named
-        stopped = getattr(exc, "report", None)
-        if isinstance(stopped, MigrateReport) and not (no_report or dry_run):
-            exc.report_path, _ = report.write(stopped, report_dir)  # type: ignore[attr-defined]
-        raise
+    with progress_for(as_json=as_json) as progress:
+        run = Refresh(src, dst, options, confirm=confirm, progress=progress)
+        try:
+            result = run.run()
+        except (PgferryError, KeyboardInterrupt) as exc:  # a stopped run leaves its report
+            raise _stopped(exc, run.report, None if no_report or dry_run else report_dir) from None
     if as_json:
         render.print_json(result.to_dict())
     else:

@@ -1,4 +1,7 @@
-"""Live progress of a load: a bar per table on a terminal, a line per table otherwise."""
+"""Live progress of a run: on a terminal, an overall bar naming the step that runs
+(with the time left) and a bar per table; otherwise a line per step and per table.
+
+Nothing shows before the run is confirmed: the prompt comes first."""
 
 from __future__ import annotations
 
@@ -8,36 +11,99 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+from rich import filesize
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+from rich.text import Text
 
 from ..load import NoProgress, TableResult
 from ..load import Progress as ProgressProtocol
 from ..plan import TablePlan
 
+#: the steps before the question: nothing is shown while they run
+_BEFORE_CONFIRMED = frozenset({"snapshot", "guard", "recover", "plan", "confirm"})
+
+
+class _Amount(DownloadColumn):
+    """Bytes for a table, "steps 3/15" for the overall bar."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("overall"):
+            done, total = int(task.completed), int(task.total or 0)
+            return Text(f"step {min(done + 1, total)}/{total}")
+        return super().render(task)
+
+
+class _Rate(TransferSpeedColumn):
+    """The transfer rate while a table loads, its average once it is in (rich shows
+    ``?`` for a finished task); nothing for the overall bar."""
+
+    def render(self, task: Task) -> Text:
+        if task.fields.get("overall"):
+            return Text("")
+        if task.finished and task.finished_speed is None and task.finished_time:
+            speed = task.completed / task.finished_time
+            return Text(f"{filesize.decimal(int(speed))}/s", style="progress.data.speed")
+        return super().render(task)
+
+
+def _columns() -> tuple[ProgressColumn, ...]:
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        _Amount(),
+        _Rate(),
+        TimeRemainingColumn(),
+    )
+
 
 class BarProgress:
-    """rich bars: bytes against the planner's estimate, rate and ETA."""
+    """rich bars: one for the whole run, naming its step, and one per table (bytes
+    against the planner's estimate, rate and ETA)."""
 
     def __init__(self, bars: Progress) -> None:
         self.bars = bars
         self.tasks: dict[TablePlan, TaskID] = {}
         self.lock = threading.Lock()
         self.live = False
+        self.overall: TaskID | None = None
+
+    def _start(self) -> None:
+        if not self.live:  # only once confirmed: the confirmation prompt comes first
+            self.bars.start()
+            self.live = True
+
+    def step(self, name: str, number: int, total: int) -> None:
+        if name in _BEFORE_CONFIRMED or not number:
+            return
+        with self.lock:
+            self._start()
+            described = f"[bold]{escape(name)}[/]"
+            if self.overall is None:
+                self.overall = self.bars.add_task(
+                    described, total=total, completed=number - 1, overall=True
+                )
+            else:
+                self.bars.update(self.overall, description=described, completed=number - 1)
+
+    def step_done(self, name: str, seconds: float) -> None:
+        if self.overall is not None and name not in _BEFORE_CONFIRMED:
+            with self.lock:
+                self.bars.advance(self.overall, 1)
 
     def started(self, table: TablePlan) -> None:
         with self.lock:
-            if not self.live:  # only once loading starts: the confirmation prompt comes first
-                self.bars.start()
-                self.live = True
+            self._start()
             self.tasks[table] = self.bars.add_task(
                 escape(str(table.target)), total=max(table.estimated_bytes, 1)
             )
@@ -56,7 +122,14 @@ class BarProgress:
 
 
 class LineProgress:
-    """One line per finished table, for logs and CI."""
+    """One line per step once confirmed and per finished table, for logs and CI."""
+
+    def step(self, name: str, number: int, total: int) -> None:
+        if name not in _BEFORE_CONFIRMED and number:
+            click.echo(f"step {number}/{total}: {name}", err=True)
+
+    def step_done(self, name: str, seconds: float) -> None:
+        pass
 
     def started(self, table: TablePlan) -> None:
         pass
@@ -77,14 +150,7 @@ def progress_for(*, as_json: bool) -> Iterator[ProgressProtocol]:
     if as_json:
         yield NoProgress()
     elif sys.stderr.isatty():
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
-        bars = BarProgress(Progress(*columns, transient=False))
+        bars = BarProgress(Progress(*_columns(), transient=False))
         try:
             yield bars
         finally:

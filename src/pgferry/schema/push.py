@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from .. import journal
 from ..catalog import Catalog, Name, read_catalog
 from ..clienttools import install_hint, pick_tool
 from ..endpoints import Endpoint, connect
@@ -150,13 +151,51 @@ def push(
     use_pg_dump: bool = True,
     grants: bool = True,
     exact: bool = True,
+    recover: bool = True,
 ) -> PushResult:
     """Compare, then (unless *dry_run*) apply the fix to QA.
 
     *use_pg_dump* False builds every statement from the catalogs (the old way,
     without row-level security, grants and the rest); *exact* False compares
-    across servers instead of in a scratch database on QA's server.
+    across servers instead of in a scratch database on QA's server.  Before it
+    compares, a push locks QA and puts back what an interrupted ``migrate`` set
+    aside (:func:`pgferry.journal.recovered`), so a key set aside is never taken
+    for drift; *recover* False: the caller (``migrate``) has done so and holds the lock.
     """
+
+    def run() -> PushResult:
+        return _push(
+            source,
+            target,
+            dry_run=dry_run,
+            allow_drop=allow_drop,
+            schemas=schemas,
+            use_pg_dump=use_pg_dump,
+            grants=grants,
+            exact=exact,
+        )
+
+    if dry_run or not recover:
+        return run()
+    with connect(target, autocommit=True) as lock, journal.recovered(lock) as restored:
+        result = run()
+    if not restored.restored:
+        return result
+    said = f"put back {len(restored.restored)} objects an interrupted pgferry migrate had set aside"
+    return replace(result, notes=(said, *result.notes))
+
+
+def _push(
+    source: Endpoint,
+    target: Endpoint,
+    *,
+    dry_run: bool,
+    allow_drop: bool,
+    schemas: tuple[str, ...],
+    use_pg_dump: bool,
+    grants: bool,
+    exact: bool,
+) -> PushResult:
     if not use_pg_dump:
         return _push_from_catalogs(
             source, target, dry_run=dry_run, allow_drop=allow_drop, schemas=schemas, note=""
