@@ -394,7 +394,7 @@ def resolve(
             return Setting(given, Origin.FLAG, flag)
         if key in cfg.given:
             section, name = key.split(".")
-            return Setting(file_value, Origin.FILE, f"[{section}] {name}")
+            return Setting(file_value, Origin.FILE, f"{cfg.path} [{section}] {name}")
         return Setting(default, Origin.DEFAULT)
 
     source, source_env = _url(f.from_url, "prod", "source", cfg.source_env, "--from", environ)
@@ -403,7 +403,9 @@ def resolve(
     )
     exclude = choose("migrate.exclude", cfg.exclude, (), "--exclude", f.exclude or None)
     if f.exclude and cfg.exclude:  # the flag adds to the file's list, as it always has
-        exclude = Setting((*cfg.exclude, *f.exclude), Origin.FLAG, "[migrate] exclude + --exclude")
+        exclude = Setting(
+            (*cfg.exclude, *f.exclude), Origin.FLAG, f"{cfg.path} [migrate] exclude + --exclude"
+        )
     schemas = choose("migrate.schema", cfg.schemas, (), "--schema", f.schemas or None)
     if schemas.origin is Origin.DEFAULT and target.value:  # Prisma's ?schema=
         found = parse(target.value, role=target_role).schema
