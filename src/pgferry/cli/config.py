@@ -9,7 +9,13 @@ import click
 from .. import config as configmod
 from ..endpoints import mask
 from . import render
-from .options import config_option, json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 
 
 @click.group("config")
@@ -21,8 +27,8 @@ def config_group() -> None:
 @click.option("--from", "from_url", metavar="URL", help="Production, as migrate's --from.")
 @click.option("--to", "to_url", metavar="URL", help="QA, as migrate's --to.")
 @config_option
-@click.option("--tables", multiple=True, metavar="PATTERN", help="As migrate's --tables.")
-@click.option("--exclude", multiple=True, metavar="PATTERN", help="As migrate's --exclude.")
+@tables_option
+@exclude_option
 @schema_option
 @click.option("--jobs", type=click.IntRange(min=1), help="As migrate's --jobs.")
 @click.option("--lock-timeout", metavar="DURATION", help="As migrate's --lock-timeout.")

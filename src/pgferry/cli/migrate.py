@@ -14,7 +14,13 @@ from ..migrate import MigrateOptions, MigrateReport, check_counts, migrate
 from ..plan import Plan
 from ..swap import migrate_swap
 from . import render
-from .options import config_option, json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 from .progress import progress_for
 
 
@@ -52,15 +58,8 @@ def _confirm(plan: Plan, dbname: str) -> bool:
 @click.option(
     "--jobs", type=click.IntRange(min=1), help="Tables copied in parallel (default: CPU count)."
 )
-@click.option(
-    "--tables",
-    multiple=True,
-    metavar="PATTERN",
-    help="Only tables matching (repeatable; 'public.*', 'Order').",
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@tables_option
+@exclude_option
 @schema_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
 @click.option(

@@ -26,7 +26,8 @@ def schema_option(f: F) -> F:
         "schemas",
         multiple=True,
         metavar="NAME",
-        help="Only this schema (repeatable; default: the URL's ?schema=, else all schemas).",
+        help="Only this schema (repeatable; default: [migrate] schema, else the URL's ?schema=, "
+        "else all schemas).",
     )(f)
 
 
@@ -40,4 +41,23 @@ def config_option(f: F) -> F:
         "config_path",
         type=click.Path(path_type=Path, dir_okay=False),
         help="Config file (default: ./pgferry.toml when present).",
+    )(f)
+
+
+def tables_option(f: F) -> F:
+    return click.option(
+        "--tables",
+        multiple=True,
+        metavar="PATTERN",
+        help="Only tables matching (repeatable; 'public.*', 'Order'; default: [migrate] tables, "
+        "else all).",
+    )(f)
+
+
+def exclude_option(f: F) -> F:
+    return click.option(
+        "--exclude",
+        multiple=True,
+        metavar="PATTERN",
+        help="Leave tables matching out (repeatable; added to [migrate] exclude).",
     )(f)

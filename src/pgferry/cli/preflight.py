@@ -10,19 +10,21 @@ from .. import config as configmod
 from ..errors import ExitCode
 from ..preflight import Scope, preflight
 from . import render
-from .options import config_option, json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 
 
 @click.command("preflight")
 @click.option("--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL).")
 @click.option("--to", "to_url", metavar="URL", help="QA (default: $QA_DATABASE_URL).")
 @config_option
-@click.option(
-    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@tables_option
+@exclude_option
 @schema_option
 @click.option(
     "--strategy",

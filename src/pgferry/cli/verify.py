@@ -11,7 +11,13 @@ from .. import config as configmod
 from ..errors import ExitCode
 from ..verify import VerifyReport, verify
 from . import render
-from .options import config_option, json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 
 
 @click.command("verify")
@@ -26,12 +32,8 @@ from .options import config_option, json_option, schema_option
     help="Compare every table's content (an order-independent hash computed in each server), "
     "and name the keys that differ.",
 )
-@click.option(
-    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@tables_option
+@exclude_option
 @schema_option
 @click.option(
     "--no-insert-check",
@@ -41,7 +43,8 @@ from .options import config_option, json_option, schema_option
 @click.option(
     "--no-large-objects",
     is_flag=True,
-    help="Do not compare the number of large objects (for a migrate run with --no-large-objects).",
+    help="Do not compare the number of large objects (for a migrate run with "
+    "--no-large-objects; [migrate] large_objects = false does the same).",
 )
 @json_option
 def verify_command(
