@@ -351,6 +351,7 @@ def _url(
     url_env: str | None,
     flag_name: str,
     environ: Mapping[str, str] | None,
+    file: Path | None,
 ) -> tuple[Setting[str | None], tuple[str, ...]]:
     names = (url_env,) if url_env else tuple(ENV_VARS.get(role, ()))
     if flag:
@@ -361,10 +362,10 @@ def _url(
             None, role=role, environ=environ, env_names=[url_env] if url_env else None
         )
     except ConfigError:  # url_env names a variable that is not set: say so when it is used
-        return Setting(None, Origin.ENV, f"${url_env} (pgferry.toml [{side}] url_env)"), names
+        return Setting(None, Origin.ENV, f"${url_env} ({file} [{side}] url_env)"), names
     if name is None:
         return Setting(value, Origin.DEFAULT, _LIBPQ), names
-    named = f" (pgferry.toml [{side}] url_env)" if url_env else ""
+    named = f" ({file} [{side}] url_env)" if url_env else ""
     return Setting(value, Origin.ENV, f"${name}{named}"), names
 
 
@@ -397,9 +398,11 @@ def resolve(
             return Setting(file_value, Origin.FILE, f"{cfg.path} [{section}] {name}")
         return Setting(default, Origin.DEFAULT)
 
-    source, source_env = _url(f.from_url, "prod", "source", cfg.source_env, "--from", environ)
+    source, source_env = _url(
+        f.from_url, "prod", "source", cfg.source_env, "--from", environ, cfg.path
+    )
     target, target_env = _url(
-        f.to_url, target_role, "target", cfg.target_env, _URL_FLAGS[target_role], environ
+        f.to_url, target_role, "target", cfg.target_env, _URL_FLAGS[target_role], environ, cfg.path
     )
     exclude = choose("migrate.exclude", cfg.exclude, (), "--exclude", f.exclude or None)
     if f.exclude and cfg.exclude:  # the flag adds to the file's list, as it always has
