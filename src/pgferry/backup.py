@@ -34,15 +34,15 @@ from typing import Any
 import psycopg
 from psycopg import conninfo as pgconninfo
 
-from . import clienttools, databases, queries
+from . import clienttools, databases, defaults, queries
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint, connect, mask
 from .errors import ConfigError, PgferryError, PrivilegeError
-from .refusals import refuse_protected
+from .protect import refuse_protected
 
-DEFAULT_FOLDER = Path("pgferry-backups")
-DEFAULT_KEEP = 5
-METHODS = ("auto", "template", "dump")
+DEFAULT_FOLDER = defaults.BACKUP_FOLDER
+DEFAULT_KEEP = defaults.BACKUP_KEEP
+METHODS = defaults.BACKUP_METHODS
 #: A database named like a backup but never tagged: its backup was interrupted.
 INCOMPLETE = "incomplete"
 _UNTAGGED_SWAP = "the database a swap replaced (the swap stopped before tagging it)"
@@ -129,14 +129,18 @@ def backup(
     endpoint: Endpoint,
     name: str | None = None,
     *,
-    method: str = "auto",
+    method: str = defaults.BACKUP_METHOD,
     force: bool = False,
     folder: Path | None = None,
     keep: int | None = DEFAULT_KEEP,
     jobs: int = 2,
     say: Say | None = None,
+    protected: Sequence[str] = (),
 ) -> Backup:
-    """Back QA (*endpoint*) up by *method* and keep the newest *keep* backups."""
+    """Back QA (*endpoint*) up by *method* and keep the newest *keep* backups.  A target
+    matching a *protected* pattern (``[target] protected``) is refused before anything
+    is written, as ``migrate`` refuses it."""
+    refuse_protected(endpoint, endpoint.dbname, protected)
     if method not in METHODS:
         raise ConfigError(f"unknown backup method {method!r}", hint="auto, template or dump")
     given = name

@@ -288,17 +288,29 @@ def resolve(
     variable named there must be set, since falling back to libpq's defaults
     would quietly work on another database (the local one).
     """
+    value, _ = pick(value, role=role, environ=environ, env_names=env_names)
+    return parse(value, role=role)
+
+
+def pick(
+    value: str | None,
+    *,
+    role: str = "db",
+    environ: Mapping[str, str] | None = None,
+    env_names: Sequence[str] | None = None,
+) -> tuple[str, str | None]:
+    """The connection string :func:`resolve` parses, and the environment variable it
+    came from (None: the flag *value*, or libpq's defaults when that is empty too)."""
     env = os.environ if environ is None else environ
     _remember_secret(env.get("PGPASSWORD"))
-    if not value:
-        for name in env_names or ENV_VARS.get(role, ()):
-            if env.get(name):
-                value = env[name]
-                break
-        else:
-            if env_names:
-                raise unset_variable(env_names, role)
-    return parse(value or "", role=role)
+    if value:
+        return value, None
+    for name in env_names or ENV_VARS.get(role, ()):
+        if env.get(name):
+            return env[name], name
+    if env_names:
+        raise unset_variable(env_names, role)
+    return "", None
 
 
 def unset_variable(names: Sequence[str], role: str) -> ConfigError:

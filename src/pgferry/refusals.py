@@ -4,7 +4,6 @@ bring it level, or the run is not confirmed."""
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -15,6 +14,7 @@ from .catalog import Catalog, Name
 from .endpoints import Endpoint
 from .errors import PrivilegeError, RefusedError, SchemaMismatch
 from .plan import Plan, Problem, Severity
+from .protect import refuse_protected as refuse_protected  # re-exported: migrate, swap
 from .schema.push import PushResult
 from .source import Snapshot, refuse_same_database, server_identity
 
@@ -28,18 +28,6 @@ def guard(
     dst_id = server_identity(target_conn)
     refuse_same_database(snapshot.identity(), dst_id, target)
     refuse_protected(target, dst_id[1], protected)
-
-
-def refuse_protected(target: Endpoint, dbname: str, protected: Sequence[str]) -> None:
-    """Refuse a target whose database or ``host:port/dbname`` matches a protected pattern."""
-    described = target.describe()
-    where = described.rsplit(" as ", 1)[0]  # host:port/dbname, as patterns are written
-    for pattern in protected:
-        if fnmatch.fnmatchcase(dbname, pattern) or fnmatch.fnmatchcase(where, pattern):
-            raise RefusedError(
-                f"the target {described} matches the protected pattern {pattern!r}",
-                hint="protected targets are listed in pgferry.toml ([target] protected)",
-            )
 
 
 def with_rls_problems(plan: Plan, snap: Snapshot, src_cat: Catalog) -> tuple[Plan, list[Name]]:

@@ -18,13 +18,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import queries
+from . import defaults, queries
 from .catalog import Name
 from .databases import SessionsOpen
 from .errors import ConfigError
 
 #: How long one statement of pgferry's waits for a lock on QA, unless told otherwise.
-DEFAULT_LOCK_TIMEOUT = "60s"
+DEFAULT_LOCK_TIMEOUT = defaults.LOCK_TIMEOUT
 
 _TIMEOUT = re.compile(r"^\s*\d+\s*(ms|s|min|h)?\s*$")
 

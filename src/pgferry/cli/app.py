@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from .backup import backup_command, backups_command, rollback_command
+from .config import config_group
 from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
@@ -28,7 +29,8 @@ def cli(traceback: bool) -> None:
     Connection URLs come from the flags or the environment: PROD_DATABASE_URL
     (--from), QA_DATABASE_URL (--to), DATABASE_URL (--db); else libpq's PG*
     variables and ~/.pgpass.  Prisma URL parameters such as ?schema=public are
-    accepted.
+    accepted.  ./pgferry.toml (or --config) is read by every command that
+    connects; pgferry config show prints what it all resolves to.
     """
 
 
@@ -43,3 +45,4 @@ cli.add_command(backup_command)
 cli.add_command(backups_command)
 cli.add_command(rollback_command)
 cli.add_command(preflight_command)
+cli.add_command(config_group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,19 +12,13 @@ from .. import backup as backupmod
 from .. import config as configmod
 from .. import endpoints
 from ..errors import RefusedError
-from ..refusals import refuse_protected
 from . import render
-from .options import json_option
+from .options import config_option, json_option
 
 _db = click.option(
     "--db", "db_url", metavar="URL", help="The QA database (default: $QA_DATABASE_URL)."
 )
-_config = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: ./pgferry.toml when present).",
-)
+_config = config_option
 _folder = click.option(
     "--folder",
     type=click.Path(path_type=Path, file_okay=False),
@@ -31,10 +26,8 @@ _folder = click.option(
 )
 
 
-def _target(db_url: str | None, cfg: configmod.Config) -> endpoints.Endpoint:
-    return endpoints.resolve(
-        db_url, role="qa", env_names=[cfg.target_env] if cfg.target_env else None
-    )
+def _settings(db_url: str | None, config_path: Path | None, **flags: Any) -> configmod.Settings:
+    return configmod.resolve(configmod.Flags(to_url=db_url, **flags), config_path)
 
 
 def _say(line: str) -> None:
@@ -69,17 +62,21 @@ def backup_command(
 
     Exit codes: 0 backed up; 3 no way to back up (no CREATEDB and no suitable
     pg_dump) or pg_dump failed; 5 a privilege is missing; 6 other sessions are
-    on QA (a template copy needs it alone: --force ends them).
+    on QA (a template copy needs it alone: --force ends them), or QA matches
+    pgferry.toml's [target] protected.
     """
-    cfg = configmod.load(config_path)
+    settings = _settings(
+        db_url, config_path, backup_method=method, backup_keep=keep, backup_folder=folder
+    )
     made = backupmod.backup(
-        _target(db_url, cfg),
+        settings.writable_target(),  # pgferry.toml's [target] protected: refused
         name,
-        method=method or cfg.backup_method,
+        method=settings.backup_method.value,
         force=force,
-        folder=folder or cfg.backup_folder,
-        keep=keep or cfg.backup_keep,
+        folder=settings.backup_folder.value,
+        keep=settings.backup_keep.value,
         say=_say,
+        protected=settings.protected.value,
     )
     if as_json:
         render.print_json(made.to_dict())
@@ -101,8 +98,8 @@ def backups_command(
     db_url: str | None, folder: Path | None, config_path: Path | None, as_json: bool
 ) -> None:
     """List QA's backups (template copies, dumps, databases a swap replaced), oldest first."""
-    cfg = configmod.load(config_path)
-    listed = backupmod.list_backups(_target(db_url, cfg), folder or cfg.backup_folder)
+    settings = _settings(db_url, config_path, backup_folder=folder)
+    listed = backupmod.list_backups(settings.target_endpoint(), settings.backup_folder.value)
     if as_json:
         render.print_json([b.to_dict() for b in listed])
         return
@@ -133,10 +130,9 @@ def rollback_command(
     backup or the restore failed; 5 a privilege is missing; 6 not confirmed or
     sessions are on QA (--force ends them).
     """
-    cfg = configmod.load(config_path)
-    target = _target(db_url, cfg)
-    folder = folder or cfg.backup_folder
-    refuse_protected(target, target.dbname, cfg.protected)  # before anything else
+    settings = _settings(db_url, config_path, backup_folder=folder)
+    target = settings.writable_target()  # pgferry.toml's [target] protected, before all else
+    folder = settings.backup_folder.value
     chosen = backupmod.find(target, name, folder)
     if not yes:
         if not sys.stdin.isatty():
@@ -158,7 +154,12 @@ def rollback_command(
                 hint="type the database's name at the prompt, or pass --yes in scripts",
             )
     done = backupmod.rollback(
-        target, chosen.name, force=force, folder=folder, say=_say, protected=cfg.protected
+        target,
+        chosen.name,
+        force=force,
+        folder=folder,
+        say=_say,
+        protected=settings.protected.value,
     )
     render.console().print(
         f"rolled {done.database} back to backup {done.backup.name}: {done.how} "

@@ -6,16 +6,19 @@ import contextlib
 import os
 import shlex
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 import psycopg
 from rich.markup import escape
 
+from .. import config as configmod
 from .. import endpoints
 from ..doctor import Diagnosis, Finding, Severity, diagnose, health, recognise
 from . import render
-from .options import db_option, json_option
+from .options import config_option, db_option, json_option
 
 _STYLE = {Severity.PROBLEM: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
@@ -28,13 +31,12 @@ PASSWORD_NOTE = (
 )
 
 
-def _arg(value: str | None, role: str) -> tuple[str | None, bool]:
+def _arg(value: str | None, names: Sequence[str]) -> tuple[str | None, bool]:
     """How the fix commands name a database, so they can be pasted and run: the
     environment variable holding it (also when the shell expanded it into the flag), else
     the flag's URL without its password (and True: say where the password must come
     from); None lets the library build one from the session."""
     if value is None:
-        names = endpoints.ENV_VARS.get(role, ())
         return next((f'"${n}"' for n in names if os.environ.get(n)), None), False
     for name in ("DATABASE_URL", "QA_DATABASE_URL", "PROD_DATABASE_URL"):
         if os.environ.get(name) == value:
@@ -45,6 +47,7 @@ def _arg(value: str | None, role: str) -> tuple[str | None, bool]:
 
 @click.command("doctor")
 @db_option
+@config_option
 @click.option(
     "--from",
     "from_url",
@@ -54,7 +57,11 @@ def _arg(value: str | None, role: str) -> tuple[str | None, bool]:
 @json_option
 @click.argument("message", required=False)
 def doctor_command(
-    db_url: str | None, from_url: str | None, as_json: bool, message: str | None
+    db_url: str | None,
+    config_path: Path | None,
+    from_url: str | None,
+    as_json: bool,
+    message: str | None,
 ) -> None:
     """Explain an error MESSAGE from the live database, or check its health.
 
@@ -73,28 +80,33 @@ def doctor_command(
     text = sys.stdin.read() if message == "-" else message
     if text is not None and not text.strip():
         raise click.UsageError("the message is empty")
-    ep = endpoints.resolve(db_url, role="db")
+    settings = configmod.resolve(
+        configmod.Flags(to_url=db_url), config_path, target_role="db"
+    )  # --from stays opt-in: doctor compares with production only when asked
+    # None: pgferry.toml's url_env names a variable that is not set (an error once needed)
+    ep = settings.target_endpoint() if settings.target.value is not None else None
     symptom = recognise(text) if text is not None else None
     # A message doctor does not know needs no database; the dump tools' messages
     # need one only when a database was named.
     wants_db = text is None or (
-        symptom is not None and (not symptom.kind.is_tool or bool(ep.conninfo))
+        symptom is not None and (not symptom.kind.is_tool or ep is None or bool(ep.conninfo))
     )
     with contextlib.ExitStack() as stack:
         conn: psycopg.Connection[Any] | None = None
         source: psycopg.Connection[Any] | None = None
         if wants_db:
-            conn = stack.enter_context(endpoints.connect(ep, read_only=True, autocommit=True))
+            db = settings.target_endpoint()  # the unset url_env variable is said here
+            conn = stack.enter_context(endpoints.connect(db, read_only=True, autocommit=True))
         if from_url and (wants_db or symptom is not None):
             src = endpoints.resolve(from_url, role="prod")
             source = stack.enter_context(endpoints.connect(src, read_only=True, autocommit=True))
-        db_arg, db_note = _arg(db_url, "db")
-        from_arg, from_note = _arg(from_url, "prod") if from_url else (None, False)
+        db_arg, db_note = _arg(db_url, settings.target_env)
+        from_arg, from_note = _arg(from_url, ()) if from_url else (None, False)
         kwargs: dict[str, Any] = {
             "source_conn": source,
             "db_arg": db_arg,
             "from_arg": from_arg,
-            "schemas": (ep.schema,) if ep.schema else (),
+            "schemas": settings.schemas.value,
         }
         if text is None:
             assert conn is not None

@@ -8,13 +8,18 @@ from pathlib import Path
 import click
 
 from .. import config as configmod
-from .. import endpoints, report
+from .. import report
 from ..errors import ExitCode, PgferryError, RefusedError
 from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts
 from ..plan import Plan
-from ..waits import valid_timeout
 from . import render
-from .options import json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 from .progress import progress_for
 
 
@@ -64,25 +69,13 @@ def _stopped(
 @click.option(
     "--to", "to_url", metavar="URL", help="QA, whose data is replaced (default: $QA_DATABASE_URL)."
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: ./pgferry.toml when present).",
-)
+@config_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts and CI).")
 @click.option(
     "--jobs", type=click.IntRange(min=1), help="Tables copied in parallel (default: CPU count)."
 )
-@click.option(
-    "--tables",
-    multiple=True,
-    metavar="PATTERN",
-    help="Only tables matching (repeatable; 'public.*', 'Order').",
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@tables_option
+@exclude_option
 @schema_option
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
 @click.option(
@@ -190,32 +183,30 @@ def migrate_command(
     failed to refresh; 9 QA's server ran out of a resource (out of shared
     memory, disk full) or its lock table cannot hold a step: the setting is named.
     """
-    cfg = configmod.load(config_path)
-    src = endpoints.resolve(
-        from_url, role="prod", env_names=[cfg.source_env] if cfg.source_env else None
+    settings = configmod.resolve(
+        configmod.Flags(
+            from_url=from_url,
+            to_url=to_url,
+            tables=tables,
+            exclude=exclude,
+            schemas=schemas,
+            jobs=jobs,
+            push_schema=push_schema,
+            no_backup=no_backup,
+            no_large_objects=no_large_objects,
+            lock_timeout=lock_timeout,
+            from_copy=from_copy,
+        ),
+        config_path,
     )
-    dst = endpoints.resolve(
-        to_url, role="qa", env_names=[cfg.target_env] if cfg.target_env else None
-    )
+    src, dst = settings.source_endpoint(), settings.target_endpoint()  # protected: guard()
     options = MigrateOptions(
-        tables=tables or cfg.tables,
-        exclude=(*cfg.exclude, *exclude),
-        schemas=schemas or ((dst.schema,) if dst.schema else ()),
-        jobs=jobs or cfg.jobs or MigrateOptions().jobs,
+        **settings.migrate_options(),
         dry_run=dry_run,
-        protected=cfg.protected,
         verify=not no_verify,
-        push_schema=push_schema or cfg.push_schema,
-        backup=cfg.backup and not no_backup,
-        backup_method=cfg.backup_method,
-        backup_folder=cfg.backup_folder,
-        backup_keep=cfg.backup_keep,
         force=force,
-        large_objects=cfg.large_objects and not no_large_objects,
-        lock_timeout=valid_timeout(lock_timeout) if lock_timeout else cfg.lock_timeout,
         strategy=Strategy(strategy),
         first_refresh=first_refresh,
-        from_copy=from_copy or cfg.source_copy,
     )
     if not (yes or dry_run) and not sys.stdin.isatty():
         raise RefusedError(

@@ -7,28 +7,24 @@ from pathlib import Path
 import click
 
 from .. import config as configmod
-from .. import endpoints
 from ..errors import ExitCode
 from ..preflight import Scope, preflight
 from . import render
-from .options import json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 
 
 @click.command("preflight")
 @click.option("--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL).")
 @click.option("--to", "to_url", metavar="URL", help="QA (default: $QA_DATABASE_URL).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file (default: ./pgferry.toml when present).",
-)
-@click.option(
-    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@config_option
+@tables_option
+@exclude_option
 @schema_option
 @click.option(
     "--strategy",
@@ -62,19 +58,22 @@ def preflight_command(
     long transactions on QA, and a run-time estimate.  Writes nothing.  Exit
     codes: 0 no line fails; 1 a line fails.
     """
-    cfg = configmod.load(config_path)
-    src = endpoints.resolve(
-        from_url, role="prod", env_names=[cfg.source_env] if cfg.source_env else None
+    settings = configmod.resolve(
+        configmod.Flags(
+            from_url=from_url,
+            to_url=to_url,
+            tables=tables,
+            exclude=exclude,
+            schemas=schemas,
+            no_backup=no_backup,
+        ),
+        config_path,
     )
-    dst = endpoints.resolve(
-        to_url, role="qa", env_names=[cfg.target_env] if cfg.target_env else None
-    )
+    src, dst = settings.source_endpoint(), settings.target_endpoint()
     scope = Scope(
-        tables=tables or cfg.tables,
-        exclude=(*cfg.exclude, *exclude),
-        schemas=schemas or ((dst.schema,) if dst.schema else ()),
-        backup=cfg.backup and not no_backup,
-        backup_method=cfg.backup_method,
+        **settings.scope(),
+        backup=settings.backup.value,
+        backup_method=settings.backup_method.value,
         strategy=strategy,
         force=force,
     )

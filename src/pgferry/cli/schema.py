@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.markup import escape as esc
 
+from .. import config as configmod
 from .. import endpoints, journal
 from ..errors import ExitCode, RefusedError
 from ..plan import Severity
@@ -14,7 +16,7 @@ from ..schema import SchemaDiff
 from ..schema.compare import compared
 from ..schema.push import PushPlan, PushResult, push
 from . import render
-from .options import json_option, schema_option
+from .options import config_option, json_option, schema_option
 
 _FROM = click.option(
     "--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL). Only read."
@@ -48,6 +50,7 @@ def schema_group() -> None:
 @schema_group.command("diff")
 @_FROM
 @_TO
+@config_option
 @schema_option
 @json_option
 @click.option(
@@ -67,6 +70,7 @@ def schema_group() -> None:
 def diff_command(
     from_url: str | None,
     to_url: str | None,
+    config_path: Path | None,
     schemas: tuple[str, ...],
     as_json: bool,
     exit_code: bool,
@@ -87,9 +91,11 @@ def diff_command(
     on and 1 blocking or warning differences; info counts only with --strict); 4 a
     connection failed; 2 bad arguments.
     """
-    src = endpoints.resolve(from_url, role="prod")
-    dst = endpoints.resolve(to_url, role="qa")
-    schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
+    settings = configmod.resolve(
+        configmod.Flags(from_url=from_url, to_url=to_url, schemas=schemas), config_path
+    )
+    src, dst = settings.source_endpoint(), settings.target_endpoint()
+    schemas = settings.schemas.value  # --schema, [migrate] schema, Prisma's ?schema=
     with endpoints.connect(dst, read_only=True, autocommit=True) as conn:
         mid_refresh = journal.mid_refresh(conn)
     if mid_refresh is not None:  # the schema is whole, the data are not: say it first
@@ -131,6 +137,7 @@ def show_diff(found: SchemaDiff) -> None:
 @schema_group.command("push")
 @_FROM
 @_TO
+@config_option
 @schema_option
 @click.option("--dry-run", is_flag=True, help="Print the SQL and stop; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts and CI).")
@@ -151,6 +158,7 @@ def show_diff(found: SchemaDiff) -> None:
 def push_command(
     from_url: str | None,
     to_url: str | None,
+    config_path: Path | None,
     schemas: tuple[str, ...],
     dry_run: bool,
     yes: bool,
@@ -170,11 +178,14 @@ def push_command(
     what drops or narrows data runs only with --allow-drop.  A schema too big for
     QA's lock table is pushed in several transactions (rerun to finish one that
     stopped).  Exit codes: 0 done (or nothing to do); 6 refused (no
-    confirmation); 7 a statement failed (QA unchanged).
+    confirmation, or the target matches pgferry.toml's [target] protected); 7 a
+    statement failed (QA unchanged).
     """
-    src = endpoints.resolve(from_url, role="prod")
-    dst = endpoints.resolve(to_url, role="qa")
-    schemas = schemas or ((dst.schema,) if dst.schema else ())  # Prisma's ?schema=
+    settings = configmod.resolve(
+        configmod.Flags(from_url=from_url, to_url=to_url, schemas=schemas), config_path
+    )
+    src, dst = settings.source_endpoint(), settings.writable_target()  # protected: refused
+    schemas = settings.schemas.value  # --schema, [migrate] schema, Prisma's ?schema=
 
     def run(dry: bool) -> PushResult:
         return push(

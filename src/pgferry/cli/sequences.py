@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import click
 import psycopg
 
+from .. import config as configmod
 from .. import endpoints, journal
 from ..errors import ExitCode
 from ..sequences import SequenceReport, Status, check_sequences, fix_sequences
 from . import render
-from .options import db_option, json_option, schema_option
+from .options import config_option, db_option, json_option, schema_option
 
 
 @click.group()
@@ -20,9 +22,12 @@ def sequences() -> None:
     """Find and fix sequences behind their data (Prisma's "Unique constraint failed on (id)")."""
 
 
-def _schemas(ep: endpoints.Endpoint, schemas: tuple[str, ...]) -> list[str] | None:
-    chosen = list(schemas) or ([ep.schema] if ep.schema else [])
-    return chosen or None
+def _settings(
+    db_url: str | None, schemas: tuple[str, ...], config_path: Path | None
+) -> configmod.Settings:
+    """--db, or pgferry.toml's [target] url_env, or $DATABASE_URL, $QA_DATABASE_URL, PG*."""
+    flags = configmod.Flags(to_url=db_url, schemas=schemas)
+    return configmod.resolve(flags, config_path, target_role="db")
 
 
 def _say_mid_refresh(conn: psycopg.Connection[Any]) -> None:
@@ -49,19 +54,27 @@ def _show(report: SequenceReport, *, as_json: bool, show_all: bool) -> None:
 @sequences.command("check")
 @db_option
 @schema_option
+@config_option
 @json_option
 @click.option("--all", "show_all", is_flag=True, help="List healthy sequences too.")
-def check(db_url: str | None, schemas: tuple[str, ...], as_json: bool, show_all: bool) -> None:
+def check(
+    db_url: str | None,
+    schemas: tuple[str, ...],
+    config_path: Path | None,
+    as_json: bool,
+    show_all: bool,
+) -> None:
     """List every sequence whose next value would collide with existing rows.
 
     Exit code 0 when all are healthy, 1 when any is behind its data.
     """
-    ep = endpoints.resolve(db_url, role="db")
+    settings = _settings(db_url, schemas, config_path)
+    ep = settings.target_endpoint()
     with endpoints.connect(ep, read_only=True, autocommit=True) as conn:
         _say_mid_refresh(conn)
         report = check_sequences(
             conn,
-            schemas=_schemas(ep, schemas),
+            schemas=list(settings.schemas.value) or None,
             connect=lambda: endpoints.connect(ep, read_only=True, autocommit=True),
         )
     _show(report, as_json=as_json, show_all=show_all)
@@ -84,6 +97,7 @@ def check(db_url: str | None, schemas: tuple[str, ...], as_json: bool, show_all:
     help="Production: leave no sequence behind the position of its namesake there (read-only).",
 )
 @schema_option
+@config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
 @json_option
 @click.option("--all", "show_all", is_flag=True, help="List healthy sequences too.")
@@ -91,6 +105,7 @@ def fix(
     db_url: str | None,
     from_url: str | None,
     schemas: tuple[str, ...],
+    config_path: Path | None,
     dry_run: bool,
     as_json: bool,
     show_all: bool,
@@ -98,9 +113,11 @@ def fix(
     """Move every sequence past the data of every column it feeds, never backwards.
 
     Exit code 0 when every sequence is healthy afterwards, 1 when some could not
-    be fixed (for example an integer sequence that cannot reach the data).
+    be fixed (for example an integer sequence that cannot reach the data); 6
+    the database matches pgferry.toml's [target] protected.
     """
-    ep = endpoints.resolve(db_url, role="db")
+    settings = _settings(db_url, schemas, config_path)
+    ep = settings.writable_target()  # pgferry.toml's [target] protected: refused
     with endpoints.connect(ep, autocommit=True) as conn, contextlib.ExitStack() as stack:
         stack.enter_context(journal.exclusive(conn))
         if not dry_run:
@@ -119,7 +136,7 @@ def fix(
         report = fix_sequences(
             conn,
             source=source,
-            schemas=_schemas(ep, schemas),
+            schemas=list(settings.schemas.value) or None,
             dry_run=dry_run,
             connect=lambda: endpoints.connect(ep, read_only=True, autocommit=True),
         )

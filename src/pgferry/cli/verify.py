@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.markup import escape
 
-from .. import endpoints
+from .. import config as configmod
 from ..errors import ExitCode
 from ..verify import VerifyReport, verify
 from . import render
-from .options import json_option, schema_option
+from .options import (
+    config_option,
+    exclude_option,
+    json_option,
+    schema_option,
+    tables_option,
+)
 
 
 @click.command("verify")
@@ -17,18 +25,15 @@ from .options import json_option, schema_option
     "--from", "from_url", metavar="URL", help="Production (default: $PROD_DATABASE_URL). Only read."
 )
 @click.option("--to", "to_url", metavar="URL", help="QA (default: $QA_DATABASE_URL).")
+@config_option
 @click.option(
     "--checksums",
     is_flag=True,
     help="Compare every table's content (an order-independent hash computed in each server), "
     "and name the keys that differ.",
 )
-@click.option(
-    "--tables", multiple=True, metavar="PATTERN", help="Only tables matching (repeatable)."
-)
-@click.option(
-    "--exclude", multiple=True, metavar="PATTERN", help="Leave tables matching out (repeatable)."
-)
+@tables_option
+@exclude_option
 @schema_option
 @click.option(
     "--no-insert-check",
@@ -38,12 +43,14 @@ from .options import json_option, schema_option
 @click.option(
     "--no-large-objects",
     is_flag=True,
-    help="Do not compare the number of large objects (for a migrate run with --no-large-objects).",
+    help="Do not compare the number of large objects (for a migrate run with "
+    "--no-large-objects; [migrate] large_objects = false does the same).",
 )
 @json_option
 def verify_command(
     from_url: str | None,
     to_url: str | None,
+    config_path: Path | None,
     checksums: bool,
     tables: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -59,20 +66,29 @@ def verify_command(
     objects, content checksums with --checksums, sequences clear of their
     data, foreign keys present and validated (orphans counted; a key production
     itself holds NOT VALID is reported as production's state, not failed), and
-    one insert per table that takes every default, always rolled back.  Exit
+    one insert per table that takes every default, always rolled back.  The
+    tables compared are those migrate copies: pgferry.toml's [migrate] tables,
+    exclude and schema apply, as do --tables, --exclude and --schema.  Exit
     codes: 0 all good, 1 a check failed.
     """
-    src = endpoints.resolve(from_url, role="prod")
-    dst = endpoints.resolve(to_url, role="qa")
+    settings = configmod.resolve(
+        configmod.Flags(
+            from_url=from_url,
+            to_url=to_url,
+            tables=tables,
+            exclude=exclude,
+            schemas=schemas,
+            no_large_objects=no_large_objects,
+        ),
+        config_path,
+    )
     report = verify(
-        src,
-        dst,
+        settings.source_endpoint(),
+        settings.target_endpoint(),
+        **settings.scope(),
         checksums=checksums,
-        tables=tables,
-        exclude=exclude,
-        schemas=schemas or ((dst.schema,) if dst.schema else ()),
         inserts=not no_insert_check,
-        large_objects=not no_large_objects,
+        large_objects=settings.large_objects.value,
     )
     if as_json:
         render.print_json(report.to_dict())
