@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ import psycopg
 from .. import config as configmod
 from .. import endpoints, journal
 from ..errors import ExitCode
-from ..sequences import SequenceReport, Status, check_sequences, fix_sequences
+from ..sequencefix import fix_database
+from ..sequences import SequenceReport, Status, check_sequences
 from . import render
 from .options import config_option, db_option, json_option, schema_option
 
@@ -118,28 +118,17 @@ def fix(
     """
     settings = _settings(db_url, schemas, config_path)
     ep = settings.writable_target()  # pgferry.toml's [target] protected: refused
-    with endpoints.connect(ep, autocommit=True) as conn, contextlib.ExitStack() as stack:
-        stack.enter_context(journal.exclusive(conn))
-        if not dry_run:
-            put_back = journal.restore(conn)  # what an interrupted migrate set aside
-            if put_back.restored:
-                click.echo(
-                    f"put back {len(put_back.restored)} constraints/triggers an interrupted "
-                    "pgferry migrate had set aside",
-                    err=True,
-                )
-        _say_mid_refresh(conn)
-        source = None
-        if from_url:
-            src = endpoints.resolve(from_url, role="prod")
-            source = stack.enter_context(endpoints.connect(src, read_only=True, autocommit=True))
-        report = fix_sequences(
-            conn,
-            source=source,
-            schemas=list(settings.schemas.value) or None,
-            dry_run=dry_run,
-            connect=lambda: endpoints.connect(ep, read_only=True, autocommit=True),
+    src = endpoints.resolve(from_url, role="prod") if from_url else None
+    result = fix_database(ep, src, schemas=settings.schemas.value, dry_run=dry_run)
+    if result.put_back.restored:
+        click.echo(
+            f"put back {len(result.put_back.restored)} constraints/triggers an interrupted "
+            "pgferry migrate had set aside",
+            err=True,
         )
+    if result.mid_refresh is not None:  # sequences are the least of a half-refreshed QA
+        click.echo(f"warning: {result.mid_refresh}", err=True)
+    report = result.report
     _show(report, as_json=as_json, show_all=show_all)
     if any(s.status is Status.OUT_OF_RANGE for s in report.states):
         raise click.exceptions.Exit(int(ExitCode.FOUND))
