@@ -679,7 +679,11 @@ def describe_prod(fig: Figures, url: str) -> tuple[list[tuple[str, str]], dict[s
     return tables, counts
 
 
-def bench(install: PgInstall, scale: float, datasets: Path) -> Figures:
+def bench(
+    install: PgInstall, scale: float, datasets: Path, also: Sequence[tuple[str, str]] = ()
+) -> Figures:
+    """Every method on the same data in one run; *also*: (label, executable) of other
+    pgferry builds (an earlier commit's checkout), timed like ``c`` next to it."""
     exe = pgferry_executable()
     for f in ("app_schema.sql", "app_data.sql"):
         if not (datasets / f).is_file():
@@ -748,6 +752,15 @@ def bench(install: PgInstall, scale: float, datasets: Path) -> Figures:
         since = qa.log_offset()
         run_pgferry(res, exe, prod_url, url)
         finish(res, since)
+
+        for n, (label, other) in enumerate(also):  # the same run, another build of pgferry
+            res, url = method(
+                f"c-{label}", f"pgferry migrate ({label})", super_role, f"qa_c{n}", False
+            )
+            res.kept_by_design = kept_rows(qa.url(res.database, super_role), tables)
+            since = qa.log_offset()
+            run_pgferry(res, other, prod_url, url)
+            finish(res, since)
 
         res, url = method("d", "pgferry migrate", QA_ROLE, "qa_d", False)
         res.kept_by_design = kept_rows(qa.url(res.database, super_role), tables)
@@ -1023,7 +1036,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"folder of app_schema.sql and app_data.sql (default: {DATASETS})",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures here")
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="LABEL=EXE",
+        help="also time another pgferry build next to this one (superuser QA), e.g. "
+        "before=/path/to/old/.venv/bin/pgferry (repeatable)",
+    )
     args = parser.parse_args(argv)
+    if any("=" not in a for a in args.also):
+        parser.error("--also takes LABEL=EXE")
     if args.scale <= 0:
         parser.error("--scale must be positive")
     return args
@@ -1033,7 +1056,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, terminate)
     try:
-        fig = bench(choose_install(args.pg_major), args.scale, args.datasets)
+        also = [(label, exe) for label, _, exe in (a.partition("=") for a in args.also)]
+        fig = bench(choose_install(args.pg_major), args.scale, args.datasets, also)
     except KeyboardInterrupt:
         say("interrupted; clusters removed")
         return 130
