@@ -17,6 +17,7 @@ import pytest
 import pgferry
 from pgferry import backup as backupmod
 from pgferry.errors import ExitCode
+from pgferry.restore import rollback
 from tests.backup_support import SCHEMA, build_app, damage, databases_named, state
 from tests.migrate_support import (
     give_database_to,
@@ -48,13 +49,13 @@ def test_backup_then_rollback_restores_qa_exactly(
     damage(qa)
     assert state(qa) != before
 
-    done = backupmod.rollback(_ep(qa.url), folder=tmp_path)
+    done = rollback(_ep(qa.url), folder=tmp_path)
     assert done.backup.name == "first"
     assert state(qa) == before
     # the backup survives its rollback: a second bad day rolls back the same way
     assert [b.name for b in backupmod.list_backups(_ep(qa.url), tmp_path)] == ["first"]
     damage(qa)
-    backupmod.rollback(_ep(qa.url), "first", folder=tmp_path)
+    rollback(_ep(qa.url), "first", folder=tmp_path)
     assert state(qa) == before
 
 
@@ -80,7 +81,7 @@ def test_dump_rollback_in_place_for_a_role_without_createdb(
             "DELETE FROM t WHERE id > 10; SELECT nextval('t_id_seq');"
             "CREATE TABLE later (x INT); CREATE SCHEMA extra; CREATE TABLE extra.y (z INT);",
         )
-        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        done = rollback(_ep(url), folder=tmp_path)
         assert "in place" in done.how
         assert state(qa) == before
 
@@ -100,7 +101,7 @@ def test_a_failed_in_place_rollback_leaves_qa_as_it_was(
             if data.name != "toc.dat":
                 data.unlink()  # the archive lost its table data
         with pytest.raises(backupmod.BackupError) as err:
-            backupmod.rollback(_ep(url), folder=tmp_path)
+            rollback(_ep(url), folder=tmp_path)
         assert "QA is as it was" in err.value.message
         assert state(qa) == after  # "later" and row 51 are still there
 
@@ -219,7 +220,7 @@ def test_a_swap_stopped_before_tagging_the_old_qa_leaves_a_usable_backup(
     listed = backupmod.list_backups(_ep(qa.url), tmp_path)
     assert [(b.name, b.method) for b in listed] == [(old, "swap")]
     damage(qa)
-    backupmod.rollback(_ep(qa.url), folder=tmp_path)
+    rollback(_ep(qa.url), folder=tmp_path)
     assert state(qa) == before
 
 
@@ -260,7 +261,7 @@ def test_database_settings_and_grants_survive_a_rollback(
         )
         wanted = qa.server.admin.execute(props, (qa.name,))
         backupmod.backup(_ep(qa.url), "p", method="template", folder=tmp_path)
-        backupmod.rollback(_ep(qa.url), folder=tmp_path)
+        rollback(_ep(qa.url), folder=tmp_path)
         assert qa.server.admin.execute(props, (qa.name,)) == wanted
 
 
@@ -375,7 +376,7 @@ def test_a_dump_rollback_keeps_an_icu_database_icu(qa_server: Server, tmp_path: 
     wanted = qa_server.admin.execute(looks, (name,))
     backupmod.backup(_ep(db.url), "icu", method="dump", folder=tmp_path)
     damage(db)
-    backupmod.rollback(_ep(db.url), folder=tmp_path)
+    rollback(_ep(db.url), folder=tmp_path)
     assert wanted == [("i", "en-US")]
     assert qa_server.admin.execute(looks, (name,)) == wanted
     assert state(db) == before
@@ -411,7 +412,7 @@ def test_a_createdb_owner_backs_up_by_template_and_rolls_back(
         made = backupmod.backup(_ep(url), "own", folder=tmp_path)
         assert made.method == "template", made.reason
         run_as(qa, role, "DELETE FROM ticket")
-        done = backupmod.rollback(_ep(url), folder=tmp_path)
+        done = rollback(_ep(url), folder=tmp_path)
         assert state(qa) == before
         assert [m for m in done.not_carried if "bk_other" in m], done.not_carried
         setting = qa.scalar(

@@ -14,7 +14,7 @@ import pgferry
 from pgferry.catalog import Catalog, Name
 from pgferry.errors import CopyFailed
 from pgferry.load import TableResult
-from pgferry.migrate import MigrateOptions, Refresh, Strategy
+from pgferry.migrate import MigrateOptions, Refresh, Strategy, execute
 from pgferry.plan import Plan, TablePlan, Transform
 from tests.migrate_support import migrate_cli
 from tests.pgtest import Database
@@ -71,7 +71,7 @@ def test_every_step_names_itself_in_order(prod: Database, qa: Database, strategy
     _pair(prod, qa)
     progress = Steps()
     run = _refresh(prod, qa, progress, strategy=strategy)
-    report = run.run()
+    report = execute(run)
     assert report.ok
     names = [name for name, _, _ in progress.seen]
     assert names == run.steps, names

@@ -489,42 +489,10 @@ def find(endpoint: Endpoint, name: str | None, folder: Path | None = None) -> Ba
     )
 
 
-def rollback(
-    endpoint: Endpoint,
-    backup_name: str | None = None,
-    *,
-    force: bool = False,
-    folder: Path | None = None,
-    jobs: int = 2,
-    say: Say | None = None,
-    protected: Sequence[str] = (),
-) -> RollbackResult:
-    """Bring QA back to *backup_name* (default: the newest backup).  A target matching a
-    *protected* pattern (``[target] protected``) is refused, as ``migrate`` refuses it."""
-    started = time.monotonic()
-    refuse_protected(endpoint, endpoint.dbname, protected)
-    folder = folder or DEFAULT_FOLDER
-    item = find(endpoint, backup_name, folder)
-    if say:
-        say(f"rolling {endpoint.dbname} back to backup {item.name} ({item.method})")
-    from . import restore, runlock  # they build on this module's helpers
-
-    with runlock.held(endpoint, "rollback"), databases.maintenance_session(endpoint) as conn:
-        db = databases.info(conn, endpoint.dbname)
-        if item.method != "dump":
-            how, missed = restore.from_copy(conn, db, item, force)
-        elif db.can_copy:
-            how, missed = restore.from_dump_new(conn, endpoint, db, item, force, jobs)
-        else:
-            how, missed = restore.from_dump_in_place(endpoint, db, item), []
-    return RollbackResult(item, db.name, how, time.monotonic() - started, tuple(missed))
-
-
 __all__ = [
     "Backup",
     "BackupError",
     "RollbackResult",
     "backup",
     "list_backups",
-    "rollback",
 ]

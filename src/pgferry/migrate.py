@@ -31,6 +31,7 @@ from .plan import Plan
 from .refresh.options import MigrateOptions, Strategy
 from .refresh.outcome import CountCheck, MigrateReport, VerificationFailed, check_counts
 from .refresh.pipeline import Refresh
+from .swap import swap
 
 
 def migrate(
@@ -47,10 +48,18 @@ def migrate(
     to go on; ``None`` means the caller already confirmed (``--yes``).  One run per
     QA database at a time (see :mod:`pgferry.runlock`); a dry run writes nothing.
     ``options.strategy`` swap loads a sibling and swaps it in (:mod:`pgferry.swap`).
-    To keep the report of a run that fails, make a :class:`Refresh` and read its
-    ``report`` after :meth:`Refresh.run` raised.
+    To keep the report of a run that fails, make a :class:`Refresh`, pass it to
+    :func:`execute` and read its ``report`` after it raised.
     """
-    return Refresh(source, target, options, confirm=confirm, progress=progress).run()
+    return execute(Refresh(source, target, options, confirm=confirm, progress=progress))
+
+
+def execute(run: Refresh) -> MigrateReport:
+    """Run *run*: in place, or for ``--strategy swap`` on a sibling swapped in
+    (:func:`pgferry.swap.swap`).  After a failure, ``run.report`` is the report so far."""
+    if run.options.strategy is Strategy.SWAP and not run.options.dry_run:
+        return swap(run)
+    return run.run()
 
 
 def recover(target: Endpoint) -> journal.RestoreResult:
@@ -68,6 +77,7 @@ __all__ = [
     "Strategy",
     "VerificationFailed",
     "check_counts",
+    "execute",
     "migrate",
     "recover",
 ]

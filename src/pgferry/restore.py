@@ -1,4 +1,4 @@
-"""Rolling QA back: the mechanics behind :func:`pgferry.backup.rollback`.
+"""Rolling QA back: :func:`rollback`, on the backups :mod:`pgferry.backup` made.
 
 From a database copy (a template backup, or the database a swap replaced) or
 from a dump archive, into a new database renamed into place in one
@@ -13,16 +13,29 @@ import json
 import re
 import subprocess
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from psycopg import sql
 
-from . import clienttools, databases, queries
-from .backup import Backup, BackupError, client_env, run_tool, suitable_tool
+from . import clienttools, databases, queries, runlock
+from .backup import (
+    DEFAULT_FOLDER,
+    Backup,
+    BackupError,
+    RollbackResult,
+    Say,
+    client_env,
+    find,
+    run_tool,
+    suitable_tool,
+)
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint, connect, mask
 from .errors import PgferryError, PrivilegeError
+from .protect import refuse_protected
 
 _ALONE = "rollback replaces the whole database, which needs it alone for a moment"
 
@@ -208,3 +221,35 @@ def _drop_added(kind: str, schema: str, name: str | None) -> sql.Composed:
     """DROP what was created after the backup (the restore would leave it)."""
     target = sql.Identifier(schema) if name is None else sql.Identifier(schema, name)
     return sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(_DROP[kind]), target)
+
+
+def rollback(
+    endpoint: Endpoint,
+    backup_name: str | None = None,
+    *,
+    force: bool = False,
+    folder: Path | None = None,
+    jobs: int = 2,
+    say: Say | None = None,
+    protected: Sequence[str] = (),
+) -> RollbackResult:
+    """Bring QA back to *backup_name* (default: the newest backup).  A target matching a
+    *protected* pattern (``[target] protected``) is refused, as ``migrate`` refuses it."""
+    started = time.monotonic()
+    refuse_protected(endpoint, endpoint.dbname, protected)
+    folder = folder or DEFAULT_FOLDER
+    item = find(endpoint, backup_name, folder)
+    if say:
+        say(f"rolling {endpoint.dbname} back to backup {item.name} ({item.method})")
+    with runlock.held(endpoint, "rollback"), databases.maintenance_session(endpoint) as conn:
+        db = databases.info(conn, endpoint.dbname)
+        if item.method != "dump":
+            how, missed = from_copy(conn, db, item, force)
+        elif db.can_copy:
+            how, missed = from_dump_new(conn, endpoint, db, item, force, jobs)
+        else:
+            how, missed = from_dump_in_place(endpoint, db, item), []
+    return RollbackResult(item, db.name, how, time.monotonic() - started, tuple(missed))
+
+
+__all__ = ["rollback"]

@@ -60,7 +60,8 @@ def migrate_swap(
 ) -> MigrateReport:
     """Refresh QA by loading a sibling and swapping it in; see the module docstring."""
     options = replace(options or MigrateOptions(), strategy=Strategy.SWAP)
-    return Refresh(source, target, options, confirm=confirm, progress=progress).run()
+    run = Refresh(source, target, options, confirm=confirm, progress=progress)
+    return run.run() if options.dry_run else swap(run)
 
 
 def swap(run: Refresh) -> MigrateReport:

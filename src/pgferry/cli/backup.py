@@ -12,6 +12,7 @@ from .. import backup as backupmod
 from .. import config as configmod
 from .. import endpoints
 from ..errors import RefusedError
+from ..restore import rollback
 from . import render
 from .options import config_option, json_option
 
@@ -153,7 +154,7 @@ def rollback_command(
                 f"not confirmed: QA database {target.dbname} was left as it was",
                 hint="type the database's name at the prompt, or pass --yes in scripts",
             )
-    done = backupmod.rollback(
+    done = rollback(
         target,
         chosen.name,
         force=force,

@@ -10,7 +10,7 @@ import click
 from .. import config as configmod
 from .. import report
 from ..errors import ExitCode, PgferryError, RefusedError
-from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts
+from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts, execute
 from ..plan import Plan
 from . import render
 from .options import (
@@ -219,7 +219,7 @@ def migrate_command(
     with progress_for(as_json=as_json) as progress:
         run = Refresh(src, dst, options, confirm=confirm, progress=progress)
         try:
-            result = run.run()
+            result = execute(run)
         except (PgferryError, KeyboardInterrupt) as exc:  # a stopped run leaves its report
             raise _stopped(exc, run.report, None if no_report or dry_run else report_dir) from None
     if as_json:

@@ -30,7 +30,14 @@ from .. import backup as backupmod
 from .. import details, journal, largeobjects, matviews, preflight, runlock, swapped, waits
 from ..catalog import Catalog, Constraint, Index, Name, RelKind, read_catalog
 from ..endpoints import Endpoint, connect
-from ..errors import DatabaseError, PgferryError, RefusedError, from_server, interruption
+from ..errors import (
+    ConfigError,
+    DatabaseError,
+    PgferryError,
+    RefusedError,
+    from_server,
+    interruption,
+)
 from ..integrity import NOT_VALID_IN_PRODUCTION, ForeignKeyCheck, check_insert, orphan_check
 from ..load import (
     Progress,
@@ -125,13 +132,15 @@ class Refresh:
 
     def run(self) -> MigrateReport:
         """Every step on QA (a dry run stops after the plan, having written nothing).
-        One run per QA database at a time (see :mod:`pgferry.runlock`)."""
+        One run per QA database at a time (see :mod:`pgferry.runlock`).  A swap is run
+        by :func:`pgferry.migrate.execute`."""
         if self.options.dry_run:
             return self._run()
-        if self.options.strategy is Strategy.SWAP:
-            from ..swap import swap  # the swap module builds on this one
-
-            return swap(self)
+        if self.options.strategy is Strategy.SWAP:  # pgferry.swap builds on this module
+            raise ConfigError(
+                "a swap runs its steps around a sibling database",
+                hint="call pgferry.migrate.execute(run) or pgferry.swap.swap(run)",
+            )
         with runlock.held(self.target, "migrate"):
             return self._run()
 
