@@ -28,6 +28,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,29 @@ from psycopg import conninfo as pgconninfo
 from . import clienttools, databases, defaults, queries
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint, connect, mask
-from .errors import ConfigError, PgferryError, PrivilegeError
+from .errors import BackupError as BackupError  # defined in pgferry.errors, kept here too
+from .errors import ConfigError, PgferryError, PrivilegeError, first_line, translating
 from .protect import refuse_protected
 
 DEFAULT_FOLDER = defaults.BACKUP_FOLDER
 DEFAULT_KEEP = defaults.BACKUP_KEEP
+
+
+class BackupMethod(StrEnum):
+    """How a backup is taken (the first three may be asked for), as listed and in JSON."""
+
+    AUTO = "auto"  # asked for: template when the server allows, else dump
+    TEMPLATE = "template"  # a server-side copy of QA (CREATEDB, QA alone for a moment)
+    DUMP = "dump"  # a pg_dump archive in a folder
+    SWAP = "swap"  # the database a --strategy swap replaced (never asked for)
+    #: a database named like a backup but never tagged: its backup was interrupted
+    INCOMPLETE = "incomplete"
+
+
+#: The methods that may be asked for (``--method``, ``[backup] method``).
 METHODS = defaults.BACKUP_METHODS
 #: A database named like a backup but never tagged: its backup was interrupted.
-INCOMPLETE = "incomplete"
+INCOMPLETE = BackupMethod.INCOMPLETE
 _UNTAGGED_SWAP = "the database a swap replaced (the swap stopped before tagging it)"
 _INCOMPLETE_WHY = "interrupted before it was finished: not a usable backup (retention removes it)"
 #: Databases a rollback or swap works in while it runs: never listed.
@@ -54,14 +70,12 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 Say = Callable[[str], None]
 
 
-class BackupError(PgferryError):
-    """A backup could not be taken, found or restored."""
-
-
 @dataclass(frozen=True)
 class Backup:
+    """A backup of a QA database: a template copy on its server, or a pg_dump archive."""
+
     name: str
-    method: str  # template, dump, or swap (the database a swap replaced)
+    method: BackupMethod | str  # a BackupMethod; a plain string is accepted
     database: str  # the QA database it is a copy of
     created: str  # ISO 8601, UTC
     size: int
@@ -125,11 +139,12 @@ def template_name(dbname: str, name: str) -> str:
 # -- taking ----------------------------------------------------------------------
 
 
+@translating()
 def backup(
     endpoint: Endpoint,
     name: str | None = None,
     *,
-    method: str = defaults.BACKUP_METHOD,
+    method: BackupMethod | str = defaults.BACKUP_METHOD,
     force: bool = False,
     folder: Path | None = None,
     keep: int | None = DEFAULT_KEEP,
@@ -173,7 +188,7 @@ def backup(
         chosen, reason = choose_method(conn, db, method, force)
         if say:
             say(f"backup {name}: {chosen} ({reason})")
-        if chosen == "template":
+        if chosen is BackupMethod.TEMPLATE:
             made = _by_template(conn, endpoint, db, name, force, reason)
         else:
             made = _by_dump(endpoint, db, name, folder, jobs, reason)
@@ -185,31 +200,35 @@ def backup(
 
 
 def choose_method(
-    conn: Conn, db: DatabaseInfo, method: str, force: bool, ignore: Sequence[int] = ()
-) -> tuple[str, str]:
+    conn: Conn,
+    db: DatabaseInfo,
+    method: BackupMethod | str,
+    force: bool,
+    ignore: Sequence[int] = (),
+) -> tuple[BackupMethod, str]:
     """(method, why) for *method* (``auto`` picks), or an error saying what is missing.
     Sessions in *ignore* (the caller's own) do not count."""
-    if method == "template":
+    if method == BackupMethod.TEMPLATE:
         if not db.can_copy:
             raise PrivilegeError(
                 f"a template backup needs CREATEDB: {db.why_not_copy}",
                 hint=f"ALTER ROLE {db.role} CREATEDB (and make it QA's owner), or use "
                 "--method dump",
             )
-        return "template", "asked for"
-    if method == "dump":
+        return BackupMethod.TEMPLATE, "asked for"
+    if method == BackupMethod.DUMP:
         _dump_tool(db)
-        return "dump", "asked for"
+        return BackupMethod.DUMP, "asked for"
     if db.can_copy:
         others = databases.sessions(conn, db.name, ignore)
         if not others or force:
-            return "template", "the role may copy QA and no other session is on it"
+            return BackupMethod.TEMPLATE, "the role may copy QA and no other session is on it"
         if suitable_tool("pg_dump", db.server_major) is not None:
-            return "dump", (
+            return BackupMethod.DUMP, (
                 f"{len(others)} other session(s) on QA and a template copy needs it alone "
                 "(--force would end them)"
             )
-        return "template", "no suitable pg_dump; a template copy needs QA alone"
+        return BackupMethod.TEMPLATE, "no suitable pg_dump; a template copy needs QA alone"
     if suitable_tool("pg_dump", db.server_major) is None:
         raise BackupError(
             f"cannot back up {db.name}: {db.why_not_copy} (needed for a template copy) and "
@@ -218,7 +237,7 @@ def choose_method(
             + clienttools.install_hint("pg_dump", db.server_major)
             + "; pgferry migrate --no-backup runs without one",
         )
-    return "dump", f"{db.why_not_copy}, so no template copy"
+    return BackupMethod.DUMP, f"{db.why_not_copy}, so no template copy"
 
 
 def _by_template(
@@ -235,7 +254,7 @@ def _by_template(
         copy,
         of=db.name,
         name=name,
-        method="template",
+        method=BackupMethod.TEMPLATE,
         reason=reason,
         created=created,
     )
@@ -248,15 +267,16 @@ def tag_copy(
     *,
     of: str,
     name: str,
-    method: str,
+    method: BackupMethod | str,
     reason: str,
     created: str | None = None,
 ) -> Backup:
     """Tag database *copy* as a backup of *of* (``method`` template, or swap: the
     database a swap replaced), so ``pgferry backups`` lists it; return its record."""
     created = created or now()
-    kind = "swap" if method == "swap" else "backup"
-    meta = {"kind": kind, "of": of, "name": name, "method": method}
+    method = _method(method)
+    kind = "swap" if method == BackupMethod.SWAP else "backup"
+    meta = {"kind": kind, "of": of, "name": name, "method": str(method)}
     databases.tag(conn, copy, {**meta, "created": created, "reason": reason})
     size = databases.info(conn, copy).size
     return Backup(name, method, of, created, size, copy, server_key(endpoint), reason)
@@ -340,7 +360,14 @@ def _by_dump(
         raise
     size = sum(p.stat().st_size for p in (home / "archive").rglob("*") if p.is_file())
     made = Backup(
-        name, "dump", db.name, created, size, str(home.resolve()), server_key(endpoint), reason
+        name,
+        BackupMethod.DUMP,
+        db.name,
+        created,
+        size,
+        str(home.resolve()),
+        server_key(endpoint),
+        reason,
     )
     sidecar = {
         **made.to_dict(),
@@ -370,7 +397,7 @@ def _in_folder(endpoint: Endpoint, folder: Path) -> Iterable[tuple[Backup, dict[
         yield (
             Backup(
                 str(data["name"]),
-                "dump",
+                BackupMethod.DUMP,
                 dbname,
                 str(data["created"]),
                 int(data.get("size", 0)),
@@ -390,12 +417,20 @@ def _noted(reason: str, size: int | None) -> str:
     return reason if size is not None else "; ".join(r for r in (reason, _SIZE_UNKNOWN) if r)
 
 
+def _method(value: object) -> BackupMethod | str:
+    """A tag's method: a :class:`BackupMethod`, or its text as written when not one."""
+    try:
+        return BackupMethod(str(value))
+    except ValueError:
+        return str(value)
+
+
 def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
     dbname, server = endpoint.dbname, server_key(endpoint)
     found = [
         Backup(
             str(meta.get("name", name)),
-            str(meta.get("method", "template")),
+            _method(meta.get("method", BackupMethod.TEMPLATE)),
             dbname,
             str(meta.get("created", "")),
             size or 0,
@@ -414,13 +449,14 @@ def _listed(conn: Conn, endpoint: Endpoint, folder: Path) -> list[Backup]:
         if "__pgferry_old_" in name:  # a swap stopped between its rename and its tag: the
             # only copy of QA from before it, so a usable backup, never a leftover
             why = _noted(_UNTAGGED_SWAP, size)
-            found.append(Backup(name, "swap", dbname, "", size or 0, name, server, why))
+            found.append(Backup(name, BackupMethod.SWAP, dbname, "", size or 0, name, server, why))
         else:
             why = _noted(_INCOMPLETE_WHY, size)
             found.append(Backup(name, INCOMPLETE, dbname, "", size or 0, name, server, why))
     return sorted(found, key=lambda b: (b.created, b.name))
 
 
+@translating()
 def list_backups(endpoint: Endpoint, folder: Path | None = None) -> list[Backup]:
     """Every backup of QA (*endpoint*'s database), oldest first."""
     with databases.maintenance_session(endpoint) as conn:
@@ -428,12 +464,13 @@ def list_backups(endpoint: Endpoint, folder: Path | None = None) -> list[Backup]
 
 
 def remove(conn: Conn, item: Backup) -> None:
-    if item.method == "dump":
+    if item.method == BackupMethod.DUMP:
         shutil.rmtree(item.location, ignore_errors=True)
     else:
         databases.drop(conn, item.location)
 
 
+@translating()
 def prune(
     conn: Conn,
     endpoint: Endpoint,
@@ -459,7 +496,7 @@ def prune(
             remove(conn, item)
         except (PgferryError, psycopg.Error, OSError) as exc:
             if say:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                first = first_line(exc)
                 say(f"retention: backup {item.name} left in place: {first}")
             continue
         removed.append(item)
@@ -469,6 +506,7 @@ def prune(
 # -- rolling back ----------------------------------------------------------------
 
 
+@translating()
 def find(endpoint: Endpoint, name: str | None, folder: Path | None = None) -> Backup:
     """The backup called *name* (or at *name*), or the newest usable one."""
     usable = [b for b in list_backups(endpoint, folder) if b.method != INCOMPLETE]
@@ -492,6 +530,7 @@ def find(endpoint: Endpoint, name: str | None, folder: Path | None = None) -> Ba
 __all__ = [
     "Backup",
     "BackupError",
+    "BackupMethod",
     "RollbackResult",
     "backup",
     "list_backups",

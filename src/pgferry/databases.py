@@ -25,7 +25,8 @@ from psycopg import sql
 
 from . import queries
 from .endpoints import Endpoint, connect
-from .errors import ConfigError, ConnectionFailed, PrivilegeError, RefusedError
+from .errors import ConfigError, ConnectionFailed, PrivilegeError, first_line
+from .errors import SessionsOpen as SessionsOpen  # defined in pgferry.errors, kept here too
 
 Conn = psycopg.Connection[Any]
 
@@ -47,10 +48,6 @@ _LIST_SETTINGS = frozenset(
         "datestyle",
     }
 )
-
-
-class SessionsOpen(RefusedError):
-    """Another session is connected to a database that must be alone for the step."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +216,7 @@ def _retry_in_use(conn: Conn, dbname: str, force: bool, why: str, statement: Any
 
 def _still_in_use(dbname: str, exc: psycopg.Error, why: str) -> SessionsOpen:
     """New sessions kept arriving: a refusal (exit 6), not a lost connection."""
-    first = (str(exc).strip().splitlines() or ["in use"])[0]
+    first = first_line(exc, "in use")
     return SessionsOpen(
         f"{dbname} kept getting new sessions while pgferry needed it alone ({first})",
         hint=(why + "; " if why else "") + "stop the application's connections for a moment, "
@@ -352,7 +349,7 @@ def carry_properties(conn: Conn, source: str, target: str) -> list[str]:
         try:
             conn.execute(statement)
         except psycopg.errors.InsufficientPrivilege as exc:
-            first = (str(exc).strip().splitlines() or ["permission denied"])[0]
+            first = first_line(exc, "permission denied")
             missed.append(f"{statement.as_string(conn)}: {first}")
     return missed
 

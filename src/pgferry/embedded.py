@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from .errors import ClusterError as ClusterError  # defined in pgferry.errors, kept here too
 from .errors import PgferryError
 
 SUPERUSER = "postgres"
@@ -148,10 +149,6 @@ def _run_as() -> pwd.struct_passwd | None:
         "running as root and no unprivileged user to run PostgreSQL as",
         hint="create a 'postgres' user or set PGFERRY_PG_USER",
     )
-
-
-class ClusterError(PgferryError):
-    """A throwaway cluster could not be created or started."""
 
 
 class Cluster:

@@ -15,13 +15,14 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import unquote
 
 import psycopg
 from psycopg import conninfo as pgconninfo
 
 from . import urls
-from .errors import ConfigError, ConnectionFailed
+from .errors import ConfigError, ConnectionFailed, first_line
 
 #: URL parameters Prisma understands and libpq does not.  ``schema`` is
 #: honoured (it sets the schema pgferry works on); ``pgbouncer=true`` turns off
@@ -63,11 +64,21 @@ PINNED_SETTINGS: Mapping[str, str] = {
 #: Pinned only where the server has them (PostgreSQL 17+).
 PINNED_SETTINGS_17: Mapping[str, str] = {"transaction_timeout": "0"}
 
+
+class Role(StrEnum):
+    """Which side an endpoint is: it picks the environment variables and the wording.
+    A plain string ("prod", "qa", "db") is accepted wherever a role is."""
+
+    PROD = "prod"  # production: only ever read
+    QA = "qa"  # the database pgferry refreshes
+    DB = "db"  # one database (the commands that take --db)
+
+
 #: Environment variables read for each role, first set wins.
-ENV_VARS: Mapping[str, tuple[str, ...]] = {
-    "prod": ("PROD_DATABASE_URL",),
-    "qa": ("QA_DATABASE_URL", "DATABASE_URL"),
-    "db": ("DATABASE_URL", "QA_DATABASE_URL"),
+ENV_VARS: Mapping[str, tuple[str, ...]] = {  # keyed by Role
+    Role.PROD: ("PROD_DATABASE_URL",),
+    Role.QA: ("QA_DATABASE_URL", "DATABASE_URL"),
+    Role.DB: ("DATABASE_URL", "QA_DATABASE_URL"),
 }
 
 # Secrets seen in connection strings this process handled; mask() removes them
@@ -117,7 +128,7 @@ class Endpoint:
     """
 
     conninfo: str
-    role: str = "db"
+    role: Role = Role.DB
     schema: str | None = None
     pgbouncer: bool = False
     ignored_params: tuple[str, ...] = field(default=())
@@ -210,7 +221,7 @@ def _read_url(text: str, role: str) -> tuple[str, str | None, bool, list[str]]:
     return url.libpq(tuple(kept)), schema, pgbouncer, ignored
 
 
-def parse(conninfo: str, *, role: str = "db") -> Endpoint:
+def parse(conninfo: str, *, role: Role | str = Role.DB) -> Endpoint:
     """Read a URL or libpq keyword string into an :class:`Endpoint`.
 
     ``postgresql://`` and ``postgres://`` URLs are read, SQLAlchemy's
@@ -221,6 +232,7 @@ def parse(conninfo: str, *, role: str = "db") -> Endpoint:
     ``sslmode`` libpq does not know) is a :class:`ConfigError` that shows only
     the scheme, host and database, never the string or its password.
     """
+    role = Role(role)
     conninfo = conninfo.strip()
     schema: str | None = None
     pgbouncer = False
@@ -275,7 +287,7 @@ def without_password(conninfo: str) -> tuple[str, bool]:
 def resolve(
     value: str | None,
     *,
-    role: str = "db",
+    role: Role | str = Role.DB,
     environ: Mapping[str, str] | None = None,
     env_names: Sequence[str] | None = None,
 ) -> Endpoint:
@@ -295,12 +307,13 @@ def resolve(
 def pick(
     value: str | None,
     *,
-    role: str = "db",
+    role: Role | str = Role.DB,
     environ: Mapping[str, str] | None = None,
     env_names: Sequence[str] | None = None,
 ) -> tuple[str, str | None]:
     """The connection string :func:`resolve` parses, and the environment variable it
     came from (None: the flag *value*, or libpq's defaults when that is empty too)."""
+    role = Role(role)
     env = os.environ if environ is None else environ
     _remember_secret(env.get("PGPASSWORD"))
     if value:
@@ -313,19 +326,20 @@ def pick(
     return "", None
 
 
-def unset_variable(names: Sequence[str], role: str) -> ConfigError:
+def unset_variable(names: Sequence[str], role: Role | str) -> ConfigError:
     """The error for ``url_env`` naming a variable that is not set."""
-    section = "[source]" if role == "prod" else "[target]"
-    flag = "--from" if role == "prod" else "--to (or --db)"
+    role = Role(role)
+    section = "[source]" if role == Role.PROD else "[target]"
+    flag = "--from" if role == Role.PROD else "--to (or --db)"
     shown = ", ".join(f"${n}" for n in names)
     return ConfigError(
         f"{shown} is not set or empty: pgferry.toml's {section} url_env names it as "
-        f"the {_ROLE_NAMES.get(role, role)} URL",
+        f"the {_ROLE_NAMES[role]} URL",
         hint=f"export {names[0]}=postgresql://... first, or pass the URL with {flag}",
     )
 
 
-_ROLE_NAMES = {"prod": "production", "qa": "QA", "db": "database"}
+_ROLE_NAMES = {Role.PROD: "production", Role.QA: "QA", Role.DB: "database"}
 
 
 _REASON_HINTS: tuple[tuple[str, str], ...] = (
@@ -344,8 +358,7 @@ _REASON_HINTS: tuple[tuple[str, str], ...] = (
 
 
 def _reason(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    first = lines[0] if lines else type(exc).__name__
+    first = first_line(exc)
     # libpq: 'connection to server at "h" (1.2.3.4), port 5 failed: Connection refused'
     if " failed: " in first:
         first = first.rsplit(" failed: ", 1)[1]
@@ -356,7 +369,7 @@ def connection_failed(endpoint: Endpoint, exc: BaseException) -> ConnectionFaile
     """The one-line error for a connection that could not be made."""
     reason = _reason(exc)
     hint = next((h for key, h in _REASON_HINTS if key in reason.lower()), None)
-    which = {"prod": "production database ", "qa": "QA database "}.get(endpoint.role, "")
+    which = {Role.PROD: "production database ", Role.QA: "QA database "}.get(endpoint.role, "")
     return ConnectionFailed(
         f"cannot connect to {which}{endpoint.describe()}: {reason}",
         hint=hint,

@@ -1,15 +1,58 @@
-"""One exception base, a subclass per case a user acts on, and the exit codes.
+"""Every exception pgferry defines, the exit codes, and the one translator from psycopg.
 
 Every error pgferry raises on purpose is a :class:`PgferryError`: it carries a
 one-line ``message`` (what happened, to which object), an optional ``hint``
 (what to do) and the process ``exit_code`` the CLI uses.  Anything else that
-escapes is a bug and is reported as one.
+escapes is a bug and is reported as one.  The tree, with each class's exit code::
+
+    Exception
+    ├── PgferryError ........................ 3  ERROR (base; also "another error")
+    │   ├── ConfigError ..................... 2  USAGE: a URL, option or config value
+    │   ├── ConnectionFailed ................ 4  CONNECTION: cannot connect, or lost
+    │   ├── PrivilegeError .................. 5  PERMISSION: a privilege the role lacks
+    │   ├── RefusedError .................... 6  REFUSED: refused, to protect data
+    │   │   └── SessionsOpen ................ 6  other sessions on a database
+    │   │       └── LockWaitTimeout ......... 6  a lock not granted in lock_timeout
+    │   ├── SchemaMismatch .................. 7  SCHEMA: the schemas differ, blocking
+    │   │   └── PushFailed .................. 7  a schema push statement failed
+    │   ├── CopyFailed ...................... 8  COPY: a table's rows (sqlstate, table,
+    │   │                                          column, key)
+    │   ├── RefreshFailed ................... 8  COPY: a materialized view's refresh
+    │   ├── ServerLimit ..................... 9  RESOURCES: class 53 (locks, disk, memory)
+    │   ├── DatabaseError ................... 3  a statement the server refused (sqlstate)
+    │   ├── BackupError ..................... 3  a backup not taken, found or restored
+    │   ├── ClusterError .................... 3  a throwaway cluster (pgferry.embedded)
+    │   └── VerificationFailed .............. 1  FOUND: QA does not match production
+    └── ValueError
+        └── UrlProblem                           internal: pgferry.urls' parse error, made
+                                                 a ConfigError by pgferry.endpoints
+    KeyboardInterrupt
+    └── Stopped ......................... 129/143  SIGHUP / SIGTERM, handled like Ctrl-C (130)
+
+Errors are immutable once raised: code that knows more (a report was written, no
+backup could be taken) raises a new error ``from`` the first, or uses
+:meth:`PgferryError.with_hint`, which returns a copy.
+
+psycopg's errors become pgferry's in one place, :func:`translate`: a statement the
+server refused is a :class:`PrivilegeError`, :class:`ServerLimit` or
+:class:`DatabaseError` with the server's own words (:func:`from_server`); a
+connection that failed or was lost is a :class:`ConnectionFailed`.  The library's
+entry points apply it (:func:`translating`, a context manager that is also a
+decorator), so ``import pgferry`` callers see the classes and exit codes the CLI
+prints.  The old import locations (``pgferry.backup.BackupError``,
+``pgferry.databases.SessionsOpen``, ``pgferry.waits.LockWaitTimeout``,
+``pgferry.embedded.ClusterError``, ``pgferry.urls.UrlProblem``,
+``pgferry.schema.push.PushFailed``, ``pgferry.refresh.outcome.VerificationFailed``)
+still work: those modules re-export them.
 """
 
 from __future__ import annotations
 
 import copy
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import IntEnum
 
 import psycopg
@@ -160,6 +203,41 @@ class DatabaseError(PgferryError):
         self.sqlstate = sqlstate
 
 
+class VerificationFailed(PgferryError):
+    """The copy finished but QA does not match the snapshot."""
+
+    exit_code = ExitCode.FOUND
+
+
+class BackupError(PgferryError):
+    """A backup could not be taken, found or restored."""
+
+
+class ClusterError(PgferryError):
+    """A throwaway cluster could not be created or started."""
+
+
+class SessionsOpen(RefusedError):
+    """Another session is connected to a database that must be alone for the step."""
+
+
+class LockWaitTimeout(SessionsOpen):
+    """A lock on QA was not granted within ``lock_timeout``: other sessions hold it."""
+
+
+class PushFailed(SchemaMismatch):
+    """A statement of the push failed: QA's schema is as it was."""
+
+
+class UrlProblem(ValueError):
+    """A URL pgferry will not hand to libpq; ``reason`` and ``shown`` hold no password."""
+
+    def __init__(self, reason: str, shown: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.shown = shown
+
+
 class ServerLimit(PgferryError):
     """A server ran out of a resource, or its settings allow too little for the job."""
 
@@ -183,10 +261,23 @@ def connection_lost(exc: psycopg.Error) -> bool:
     return state.startswith(_SESSION_LOST)
 
 
+def first_line(exc: BaseException | str, default: str | None = None) -> str:
+    """The first non-blank line of an error's text, stripped: for a server error, its
+    message without the DETAIL, HINT and CONTEXT lines psycopg adds.  *default* (the
+    exception's class name when not given) when the text is empty."""
+    text = exc if isinstance(exc, str) else str(exc)
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    if default is not None:
+        return default
+    return "" if isinstance(exc, str) else type(exc).__name__
+
+
 def server_says(exc: psycopg.Error) -> tuple[str, str | None]:
     """The server's primary message and its HINT, verbatim."""
     diag = exc.diag
-    message = (diag.message_primary or str(exc).strip().splitlines()[0]).strip()
+    message = (diag.message_primary or first_line(exc)).strip()
     hint = diag.message_hint.strip() if diag.message_hint else None
     return message, hint
 
@@ -242,3 +333,44 @@ def from_server(
         hint=hint,
         sqlstate=state,
     )
+
+
+#: What the CLI has always said for a connection that failed or was lost mid-command.
+LOST_HINT = "check the network and the server, then rerun: the run is safe to repeat"
+
+
+def translate(exc: psycopg.Error, *, doing: str = "", server: str = "the server") -> PgferryError:
+    """The one :class:`PgferryError` for a psycopg error: a statement the server
+    refused is :func:`from_server`'s class (exit 3, 5 or 9), a connection that failed
+    or was lost a :class:`ConnectionFailed` (exit 4).  The CLI prints exactly this."""
+    refused = from_server(exc, doing=doing, server=server)
+    if refused is not None:
+        return refused
+    where = f"{doing}: " if doing else ""
+    return ConnectionFailed(
+        f"{where}the connection failed or was lost: {first_line(exc)}", hint=LOST_HINT
+    )
+
+
+#: How many :func:`translating` blocks the current thread is inside: only the outermost
+#: translates, so an entry point calling another (``migrate`` calls ``fix_sequences``)
+#: keeps handling the server's errors itself, with its own words, as before.
+_DEPTH: ContextVar[int] = ContextVar("pgferry_translating", default=0)
+
+
+@contextmanager
+def translating(*, doing: str = "", server: str = "the server") -> Iterator[None]:
+    """Raise :func:`translate`'s error, ``from`` the original, for a psycopg error in
+    the block.  Also a decorator (``@translating()``): the library's entry points
+    use it, so a caller never sees a raw psycopg error.  pgferry's own errors pass;
+    a block inside another (an entry point another calls) leaves it to the outer one."""
+    outermost = _DEPTH.get() == 0
+    token = _DEPTH.set(_DEPTH.get() + 1)
+    try:
+        yield
+    except psycopg.Error as exc:
+        if not outermost:
+            raise
+        raise translate(exc, doing=doing, server=server) from exc
+    finally:
+        _DEPTH.reset(token)

@@ -59,6 +59,8 @@ folder = "pgferry-backups"
 
 @dataclass(frozen=True)
 class InitResult:
+    """The files ``pgferry init`` wrote, and the environment variables it chose."""
+
     config: Path
     gitignore: Path
     source_env: str

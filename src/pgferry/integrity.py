@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -21,27 +22,47 @@ from psycopg import sql
 from .catalog import Catalog, Constraint, Name
 from .catalog import Sequence as CatalogSequence
 
+
+class ForeignKeyStatus(StrEnum):
+    """What verify found for one of QA's foreign keys (the JSON's ``status``)."""
+
+    OK = "ok"  # present and validated
+    NOT_VALID = "not valid"  # present, NOT VALID in QA only: a failure
+    MISSING = "missing in QA"  # production has it, QA does not
+    #: NOT VALID in QA because production holds it so: information, not a failure
+    NOT_VALID_IN_PRODUCTION = "not valid in production too"
+
+
 #: The status of a key QA holds NOT VALID because production holds it so.
-NOT_VALID_IN_PRODUCTION = "not valid in production too"
+NOT_VALID_IN_PRODUCTION = ForeignKeyStatus.NOT_VALID_IN_PRODUCTION
+
+
+class InsertStatus(StrEnum):
+    """What the insert check found for a table (the JSON's ``status``)."""
+
+    OK = "ok"  # a new row that takes every default went in (rolled back)
+    COLLISION = "collision"  # it collided with a copied row: the application would too
+    NOT_TESTED = "not tested"  # no default, no row to copy from, or copied values collide
+    ERROR = "error"  # the insert failed for another reason (the detail says which)
 
 
 @dataclass(frozen=True)
 class ForeignKeyCheck:
     table: Name
     name: str
-    status: str  # "ok", "not valid", "missing in QA", NOT_VALID_IN_PRODUCTION
+    status: ForeignKeyStatus
     orphans: int = 0
     example: str = ""
     ref_table: Name | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", NOT_VALID_IN_PRODUCTION)
+        return self.status in (ForeignKeyStatus.OK, ForeignKeyStatus.NOT_VALID_IN_PRODUCTION)
 
     @property
     def as_in_production(self) -> bool:
         """NOT VALID in QA because production has it NOT VALID: information, not a failure."""
-        return self.status == NOT_VALID_IN_PRODUCTION
+        return self.status is ForeignKeyStatus.NOT_VALID_IN_PRODUCTION
 
     def explain(self) -> str:
         """What a developer reads about a key kept NOT VALID as production has it."""
@@ -73,13 +94,13 @@ class ForeignKeyCheck:
 @dataclass(frozen=True)
 class InsertCheck:
     table: Name
-    status: str  # "ok", "collision", "not tested", "error"
+    status: InsertStatus
     detail: str = ""
     consumed: tuple[str, ...] = ()  # sequences left one value further
 
     @property
     def ok(self) -> bool:
-        return self.status != "collision"
+        return self.status is not InsertStatus.COLLISION
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -155,10 +176,12 @@ def not_valid_in_production(fk: Constraint, prod: Catalog | None) -> bool:
     return found is not None and not found.validated
 
 
-def orphan_check(conn: psycopg.Connection[Any], fk: Constraint, status: str) -> ForeignKeyCheck:
+def orphan_check(
+    conn: psycopg.Connection[Any], fk: Constraint, status: ForeignKeyStatus | str
+) -> ForeignKeyCheck:
     """*fk* with *status*, its orphan rows counted."""
     n, ex = count_orphans(conn, fk)
-    return ForeignKeyCheck(fk.table, fk.name, status, n, ex, fk.ref_table)
+    return ForeignKeyCheck(fk.table, fk.name, ForeignKeyStatus(status), n, ex, fk.ref_table)
 
 
 def check_foreign_keys(
@@ -175,11 +198,13 @@ def check_foreign_keys(
     qa_fks = {(fk.table, fk.name): fk for fk in qa.foreign_keys() if fk.table in tables}
     for fk in qa_fks.values():
         if fk.validated:
-            out.append(ForeignKeyCheck(fk.table, fk.name, "ok", ref_table=fk.ref_table))
+            out.append(
+                ForeignKeyCheck(fk.table, fk.name, ForeignKeyStatus.OK, ref_table=fk.ref_table)
+            )
         elif not_valid_in_production(fk, prod):
             out.append(orphan_check(conn, fk, NOT_VALID_IN_PRODUCTION))
         else:
-            out.append(orphan_check(conn, fk, "not valid"))
+            out.append(orphan_check(conn, fk, ForeignKeyStatus.NOT_VALID))
     for fk in prod.foreign_keys() if prod is not None else ():
         if fk.table not in tables or qa.table(fk.table) is None:
             continue
@@ -188,7 +213,10 @@ def check_foreign_keys(
         if fk.ref_table is None or qa.table(fk.ref_table) is None:
             out.append(
                 ForeignKeyCheck(
-                    fk.table, fk.name, "missing in QA", example=f"{fk.ref_table} is not in QA"
+                    fk.table,
+                    fk.name,
+                    ForeignKeyStatus.MISSING,
+                    example=f"{fk.ref_table} is not in QA",
                 )
             )
             continue
@@ -201,13 +229,13 @@ def check_foreign_keys(
                 ForeignKeyCheck(
                     fk.table,
                     fk.name,
-                    "missing in QA",
+                    ForeignKeyStatus.MISSING,
                     example=f"QA lacks column(s) {', '.join(absent)}",
                 )
             )
             continue
         n, ex = count_orphans(conn, fk)
-        out.append(ForeignKeyCheck(fk.table, fk.name, "missing in QA", n, ex))
+        out.append(ForeignKeyCheck(fk.table, fk.name, ForeignKeyStatus.MISSING, n, ex))
     return out
 
 
@@ -315,7 +343,7 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
     """
     defaulted, copied = _defaulted(qa, table)
     if not defaulted:
-        return InsertCheck(table, "not tested", "no column has a default")
+        return InsertCheck(table, InsertStatus.NOT_TESTED, "no column has a default")
     feeding = [
         s
         for s in qa.sequences
@@ -338,21 +366,27 @@ def check_insert(conn: psycopg.Connection[Any], qa: Catalog, table: Name) -> Ins
     try:
         cur = conn.execute(insert)
         if cur.rowcount == 0:
-            result = InsertCheck(table, "not tested", "the table is empty: no row to copy from")
+            result = InsertCheck(
+                table, InsertStatus.NOT_TESTED, "the table is empty: no row to copy from"
+            )
         else:
-            result = InsertCheck(table, "ok")
+            result = InsertCheck(table, InsertStatus.OK)
     except psycopg.errors.UniqueViolation as exc:
         detail = (exc.diag.message_detail or exc.diag.message_primary or "").strip()
         fed = {f.column.column for s in feeding for f in s.feeds if f.column.table == table}
         t = qa.table(table)
         fed |= {c.name for c in t.columns if c.identity.value} if t is not None else set()
         if _key_columns(detail) & fed:
-            result = InsertCheck(table, "collision", detail)
+            result = InsertCheck(table, InsertStatus.COLLISION, detail)
         else:
             constraint = exc.diag.constraint_name or "a unique key"
-            result = InsertCheck(table, "not tested", f"{constraint} holds copied values: {detail}")
+            result = InsertCheck(
+                table, InsertStatus.NOT_TESTED, f"{constraint} holds copied values: {detail}"
+            )
     except psycopg.Error as exc:
-        result = InsertCheck(table, "error", (exc.diag.message_primary or str(exc)).strip())
+        result = InsertCheck(
+            table, InsertStatus.ERROR, (exc.diag.message_primary or str(exc)).strip()
+        )
     finally:
         conn.execute("ROLLBACK")
     after = _states(conn, readable)

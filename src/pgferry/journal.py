@@ -40,7 +40,7 @@ from psycopg import sql
 
 from . import queries
 from .catalog import Catalog, Constraint, Index, Name, RelKind, Trigger
-from .errors import PrivilegeError, RefusedError
+from .errors import PrivilegeError, RefusedError, first_line
 
 SCHEMA = "pgferry"
 
@@ -282,7 +282,7 @@ def _owner_error(
     exc: psycopg.errors.InsufficientPrivilege, table: Name, what: str
 ) -> PrivilegeError:
     return PrivilegeError(
-        f"cannot {what} on {table}: {str(exc).strip().splitlines()[0]}",
+        f"cannot {what} on {table}: {first_line(exc)}",
         hint="run as the tables' owner, or let this role set session_replication_role "
         "(superuser, or on PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role)",
     )

@@ -31,6 +31,7 @@ from .errors import (
     PgferryError,
     PrivilegeError,
     connection_lost,
+    first_line,
     from_server,
 )
 from .plan import TablePlan
@@ -170,7 +171,7 @@ def truncate(
         raise waits.timed_out(conn, tables, waited, "empty its tables") from None
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
-            str(exc).strip().splitlines()[0] + " (TRUNCATE is needed to empty QA's tables)",
+            first_line(exc) + " (TRUNCATE is needed to empty QA's tables)",
             hint="GRANT TRUNCATE ON the tables TO this role, or run as their owner",
         ) from None
 
@@ -405,9 +406,7 @@ def _copy_error(
     if isinstance(exc, PgferryError):
         return exc
     if isinstance(exc, psycopg.Error) and connection_lost(exc):  # a restart, a kill, the network
-        reason = next(
-            (line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__
-        )
+        reason = first_line(exc)
         return ConnectionFailed(
             f"{side}'s server closed the connection during the COPY of {tp.target}: {reason}",
             hint="QA keeps this table empty; once the server is back, rerun pgferry migrate: "
@@ -421,12 +420,12 @@ def _copy_error(
             return limit
     if isinstance(exc, psycopg.errors.InsufficientPrivilege):
         return PrivilegeError(
-            f"copying {tp.source} into {tp.target}: {str(exc).strip().splitlines()[0]}",
+            f"copying {tp.source} into {tp.target}: {first_line(exc)}",
             hint="the production role needs SELECT, the QA role INSERT, on this table",
         )
     if isinstance(exc, psycopg.Error):
         diag = exc.diag
-        where = f" ({diag.context.strip().splitlines()[0]})" if diag.context else ""
+        where = f" ({first_line(diag.context)})" if diag.context else ""
         column = diag.column_name
         misfit = None
         if snapshot is not None and (diag.sqlstate or "").startswith("22"):

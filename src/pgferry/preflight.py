@@ -21,9 +21,16 @@ import psycopg
 from . import backup as backupmod
 from . import clienttools, databases, journal, queries
 from .catalog import Catalog, Name, read_catalog
-from .databases import SessionsOpen
 from .endpoints import Endpoint, connect
-from .errors import ConfigError, ConnectionFailed, PgferryError, PrivilegeError, SchemaMismatch
+from .errors import (
+    ConfigError,
+    ConnectionFailed,
+    PgferryError,
+    PrivilegeError,
+    SchemaMismatch,
+    SessionsOpen,
+    translating,
+)
 from .plan import Plan, build_plan, empty_selection
 from .schema import SchemaDiff, diff
 
@@ -63,6 +70,8 @@ class Check:
 
 @dataclass
 class PreflightReport:
+    """Every check ``pgferry preflight`` ran, each with its mark (ok, warn, fail)."""
+
     source: str
     target: str
     checks: list[Check] = field(default_factory=list)
@@ -92,8 +101,8 @@ class Scope:
     exclude: Sequence[str] = ()
     schemas: Sequence[str] = ()
     backup: bool = True
-    backup_method: str = "auto"
-    strategy: str = "refresh"  # or "swap"
+    backup_method: backupmod.BackupMethod | str = backupmod.BackupMethod.AUTO
+    strategy: str = "refresh"  # a pgferry.refresh.options.Strategy (not importable here)
     force: bool = False
 
 
@@ -123,6 +132,7 @@ def _connect(endpoint: Endpoint, title: str, read_only: bool) -> tuple[Conn | No
     )
 
 
+@translating()
 def preflight(source: Endpoint, target: Endpoint, scope: Scope | None = None) -> PreflightReport:
     """Run the whole checklist."""
     return _run(source, target, scope or Scope(), full=True)
@@ -485,7 +495,8 @@ def _sessions(conn: Conn, dbname: str, scope: Scope, ignore: Sequence[int]) -> C
             "would be lost)",
             SessionsOpen,
         )
-    needs_alone = scope.strategy == "swap" or (scope.backup and scope.backup_method == "template")
+    template = scope.backup and scope.backup_method == backupmod.BackupMethod.TEMPLATE
+    needs_alone = scope.strategy == "swap" or template
     unending = [s for s in found if not s.may_end]
     if needs_alone and scope.force and unending:
         shown = "; ".join(f"{s}: {s.why_not_end}" for s in unending[:3])

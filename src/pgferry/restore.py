@@ -25,6 +25,7 @@ from .backup import (
     DEFAULT_FOLDER,
     Backup,
     BackupError,
+    BackupMethod,
     RollbackResult,
     Say,
     client_env,
@@ -34,7 +35,7 @@ from .backup import (
 )
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint, connect, mask
-from .errors import PgferryError, PrivilegeError
+from .errors import PgferryError, PrivilegeError, translating
 from .protect import refuse_protected
 
 _ALONE = "rollback replaces the whole database, which needs it alone for a moment"
@@ -223,6 +224,7 @@ def _drop_added(kind: str, schema: str, name: str | None) -> sql.Composed:
     return sql.SQL("DROP {} IF EXISTS {} CASCADE").format(sql.SQL(_DROP[kind]), target)
 
 
+@translating()
 def rollback(
     endpoint: Endpoint,
     backup_name: str | None = None,
@@ -243,7 +245,7 @@ def rollback(
         say(f"rolling {endpoint.dbname} back to backup {item.name} ({item.method})")
     with runlock.held(endpoint, "rollback"), databases.maintenance_session(endpoint) as conn:
         db = databases.info(conn, endpoint.dbname)
-        if item.method != "dump":
+        if item.method != BackupMethod.DUMP:
             how, missed = from_copy(conn, db, item, force)
         elif db.can_copy:
             how, missed = from_dump_new(conn, endpoint, db, item, force, jobs)

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 from . import journal
 from .endpoints import Endpoint, connect
+from .errors import translating
 from .sequences import SequenceReport, fix_sequences
 
 
 @dataclass(frozen=True)
 class FixResult:
+    """What ``sequences fix`` did: the sequences' report, and what was put back first."""
+
     report: SequenceReport
     #: what an interrupted migrate had set aside and was put back first
     put_back: journal.RestoreResult
@@ -21,6 +24,7 @@ class FixResult:
     mid_refresh: str | None = None
 
 
+@translating()
 def fix_database(
     target: Endpoint,
     source: Endpoint | None = None,

@@ -29,7 +29,14 @@ from . import queries
 from .catalog import Catalog, ColumnRef, Feed, Name, RelKind, read_catalog
 from .catalog import Sequence as CatalogSequence
 from .catalog.reader import SEQUENCE_PARTS
-from .errors import DatabaseError, PrivilegeError
+from .errors import (
+    DatabaseError,
+    PrivilegeError,
+    connection_lost,
+    first_line,
+    translate,
+    translating,
+)
 
 #: Sequences read or set per statement (and per transaction).  Each takes a
 #: lock per table and sequence it touches; 500 stays well inside the default
@@ -241,10 +248,12 @@ def _run(
             return cur.fetchall() if cur.description else []
     except psycopg.errors.InsufficientPrivilege as exc:
         raise PrivilegeError(
-            str(exc).strip().splitlines()[0],
+            first_line(exc),
             hint="grant the privilege named above to this role, or run as the objects' owner",
         ) from None
     except psycopg.Error as exc:
+        if connection_lost(exc):  # not a statement refused: the session is gone
+            raise translate(exc) from exc
         diag = exc.diag
         raise DatabaseError(
             (diag.message_primary or str(exc)).strip(), sqlstate=diag.sqlstate
@@ -466,6 +475,7 @@ def inspect_sequences(
     return sorted(results.values(), key=lambda s: s.name)
 
 
+@translating()
 def check_sequences(
     conn: psycopg.Connection[Any],
     *,
@@ -479,6 +489,7 @@ def check_sequences(
     return SequenceReport(database=catalog.database, states=tuple(states))
 
 
+@translating()
 def fix_sequences(
     conn: psycopg.Connection[Any],
     *,

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from .errors import UrlProblem as UrlProblem  # defined in pgferry.errors, kept here too
+from .errors import first_line
+
 #: ``scheme://`` at the start; ``jdbc:postgresql://`` too, so it can be named.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-:]{0,39})://")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -39,15 +42,6 @@ CHOICES: Mapping[str, tuple[str, ...]] = {
     "load_balance_hosts": ("disable", "random"),
 }
 _INTEGERS = ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval")
-
-
-class UrlProblem(ValueError):
-    """A URL pgferry will not hand to libpq; ``reason`` and ``shown`` hold no password."""
-
-    def __init__(self, reason: str, shown: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.shown = shown
 
 
 @dataclass(frozen=True)
@@ -254,7 +248,7 @@ def libpq_reason(message: str) -> str:
     """libpq's parse error without what it echoed: the text between its first and last
     double quote goes (a quoted fragment is where a password would show, and it may
     hold quotes itself)."""
-    first = (message.strip().splitlines() or ["invalid"])[0]
+    first = first_line(message, "invalid")
     if first.startswith('missing "=" after'):
         return "a word has no '=value' (a value that holds spaces must be in single quotes)"
     start, end = first.find('"'), first.rfind('"')

@@ -22,7 +22,7 @@ from psycopg import sql
 from . import journal, largeobjects, matviews
 from .catalog import Catalog, ConstraintType, Name, RelKind
 from .endpoints import Endpoint, connect
-from .errors import PrivilegeError
+from .errors import PrivilegeError, translating
 from .integrity import (
     ForeignKeyCheck,
     InsertCheck,
@@ -109,6 +109,8 @@ class LargeObjectCheck:
 
 @dataclass
 class VerifyReport:
+    """What ``pgferry verify`` found: counts, checksums, sequences, keys, inserts."""
+
     source: str
     target: str
     plan: Plan
@@ -341,6 +343,7 @@ def _hash_all(
     return out
 
 
+@translating()
 def verify(
     source: Endpoint,
     target: Endpoint,

@@ -20,17 +20,13 @@ from psycopg import sql
 
 from . import defaults, queries
 from .catalog import Name
-from .databases import SessionsOpen
 from .errors import ConfigError
+from .errors import LockWaitTimeout as LockWaitTimeout  # defined in pgferry.errors
 
 #: How long one statement of pgferry's waits for a lock on QA, unless told otherwise.
 DEFAULT_LOCK_TIMEOUT = defaults.LOCK_TIMEOUT
 
 _TIMEOUT = re.compile(r"^\s*\d+\s*(ms|s|min|h)?\s*$")
-
-
-class LockWaitTimeout(SessionsOpen):
-    """A lock on QA was not granted within ``lock_timeout``: other sessions hold it."""
 
 
 def valid_timeout(value: str, where: str = "--lock-timeout") -> str:

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from .. import queries
-from ..errors import DatabaseError
+from ..errors import DatabaseError, translating
 from .model import (
     Catalog,
     Column,
@@ -70,6 +70,7 @@ def _fetch(conn: psycopg.Connection[Any], name: str) -> list[Row]:
 SEQUENCE_PARTS = frozenset({"schemas", "relations", "columns", "sequences", "sequence_feeds"})
 
 
+@translating()
 def read_catalog(conn: psycopg.Connection[Any], *, parts: Collection[str] | None = None) -> Catalog:
     """Read the structure of the database *conn* is connected to.
 

@@ -21,7 +21,7 @@ import click
 import psycopg
 
 from ..endpoints import mask
-from ..errors import ExitCode, PgferryError, Stopped, from_server
+from ..errors import ExitCode, PgferryError, Stopped, first_line, translate
 from .app import cli
 
 __all__ = ["cli", "main"]
@@ -108,23 +108,17 @@ def _main(args: Sequence[str] | None) -> None:
     except psycopg.Error as exc:  # a server error no step turned into a PgferryError
         if show_tb:
             _say(traceback.format_exc().rstrip())
-        refused = from_server(exc)
-        if refused is not None:  # the server refused a statement; the session is fine
-            _say(f"error: {refused.message}")
-            if refused.hint:
-                _say(f"hint: {refused.hint}")
-            sys.exit(int(refused.exit_code))
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        _say(f"error: the connection failed or was lost: {first}")
-        _say("hint: check the network and the server, then rerun: the run is safe to repeat")
-        sys.exit(int(ExitCode.CONNECTION))
+        error = translate(exc)  # the library's entry points raise the same
+        _say(f"error: {error.message}")
+        if error.hint:
+            _say(f"hint: {error.hint}")
+        sys.exit(int(error.exit_code))
     except (click.exceptions.Abort, KeyboardInterrupt) as exc:
         sys.exit(_interrupted(exc))
     except Exception as exc:
         if show_tb:
             _say(traceback.format_exc().rstrip())
-        first = (str(exc).strip().splitlines() or [""])[0]
-        _say(f"error: unexpected {type(exc).__name__}: {first}")
+        _say(f"error: unexpected {type(exc).__name__}: {first_line(exc, '')}")
         _say("hint: this is a bug in pgferry; rerun with --traceback and report what it prints")
         sys.exit(int(ExitCode.BUG))
     sys.exit(int(code or 0))

@@ -98,7 +98,7 @@ def doctor_command(
             db = settings.target_endpoint()  # the unset url_env variable is said here
             conn = stack.enter_context(endpoints.connect(db, read_only=True, autocommit=True))
         if from_url and (wants_db or symptom is not None):
-            src = endpoints.resolve(from_url, role="prod")
+            src = endpoints.resolve(from_url, role=endpoints.Role.PROD)
             source = stack.enter_context(endpoints.connect(src, read_only=True, autocommit=True))
         db_arg, db_note = _arg(db_url, settings.target_env)
         from_arg, from_note = _arg(from_url, ()) if from_url else (None, False)

@@ -9,7 +9,7 @@ import click
 
 from .. import config as configmod
 from .. import report
-from ..errors import ExitCode, PgferryError, RefusedError
+from ..errors import ExitCode, PgferryError, RefusedError, translating
 from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts, execute
 from ..plan import Plan
 from . import render
@@ -111,8 +111,8 @@ def _stopped(
 )
 @click.option(
     "--strategy",
-    type=click.Choice(["refresh", "swap"]),
-    default="refresh",
+    type=click.Choice([s.value for s in Strategy]),
+    default=Strategy.REFRESH.value,
     show_default=True,
     help="refresh: QA's tables in place; swap: load a sibling database, verify it, then "
     "swap names in one step (CREATEDB; the old database stays as the rollback target).",
@@ -216,7 +216,8 @@ def migrate_command(
     if not (no_report or dry_run):  # before anything is written to QA
         report.check_folder(report_dir)
     confirm = None if (yes or dry_run) else _confirm
-    with progress_for(as_json=as_json) as progress:
+    # outermost: the library calls the run makes leave the server's errors to it
+    with translating(), progress_for(as_json=as_json) as progress:
         run = Refresh(src, dst, options, confirm=confirm, progress=progress)
         try:
             result = execute(run)

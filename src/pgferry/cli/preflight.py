@@ -8,6 +8,7 @@ import click
 
 from .. import config as configmod
 from ..errors import ExitCode
+from ..migrate import Strategy
 from ..preflight import Scope, preflight
 from . import render
 from .options import (
@@ -28,8 +29,8 @@ from .options import (
 @schema_option
 @click.option(
     "--strategy",
-    type=click.Choice(["refresh", "swap"]),
-    default="refresh",
+    type=click.Choice([s.value for s in Strategy]),
+    default=Strategy.REFRESH.value,
     show_default=True,
     help="Check for this migrate strategy.",
 )

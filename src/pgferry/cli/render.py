@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..backup import Backup
 from ..endpoints import mask
+from ..integrity import InsertStatus
 from ..migrate import MigrateReport
 from ..plan import Plan
 from ..preflight import Mark, PreflightReport
@@ -267,9 +268,10 @@ def verify_table(report: VerifyReport) -> Table:
         ins = inserts.get(t.target)
         new_row = ""
         if ins is not None:
-            new_row = {"ok": "[green]ok[/]", "collision": "[red]collides[/]"}.get(
-                ins.status, ins.status
-            )
+            new_row = {
+                InsertStatus.OK: "[green]ok[/]",
+                InsertStatus.COLLISION: "[red]collides[/]",
+            }.get(ins.status, ins.status)
         rows_style = "" if t.source_rows == t.target_rows else "[red]"
         table.add_row(
             escape(str(t.target)),

@@ -13,7 +13,7 @@ from .. import endpoints, journal
 from ..errors import ExitCode, RefusedError
 from ..plan import Severity
 from ..schema import SchemaDiff
-from ..schema.compare import compared
+from ..schema.compare import schema_diff
 from ..schema.push import PushPlan, PushResult, push
 from . import render
 from .options import config_option, json_option, schema_option
@@ -100,10 +100,9 @@ def diff_command(
         mid_refresh = journal.mid_refresh(conn)
     if mid_refresh is not None:  # the schema is whole, the data are not: say it first
         click.echo(f"warning: {mid_refresh}", err=True)
-    with compared(
+    found = schema_diff(
         src, dst, schemas=schemas, with_grants=not no_grants, exact=not across_servers
-    ) as cmp:
-        found = cmp.diff
+    )
     if as_json:
         render.print_json(found.to_dict())
     else:

@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from .. import config as configmod
 from ..errors import ExitCode
+from ..integrity import InsertStatus
 from ..verify import VerifyReport, verify
 from . import render
 from .options import (
@@ -146,9 +147,9 @@ def _show(report: VerifyReport) -> None:
                 f"{escape(str(f.status))}{escape(more)}[/]"
             )
     for i in report.inserts:
-        if i.status == "collision":
+        if i.status is InsertStatus.COLLISION:
             out.print(f"[red]a new row in {escape(str(i.table))} collides: {escape(i.detail)}[/]")
-        elif i.status in ("error", "not tested") and i.detail:
+        elif i.status in (InsertStatus.ERROR, InsertStatus.NOT_TESTED) and i.detail:
             out.print(f"[dim]insert into {escape(str(i.table))} {i.status}: {escape(i.detail)}[/]")
         if i.consumed:
             consumed = escape(", ".join(str(c) for c in i.consumed))

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from ..catalog import read_catalog
 from ..embedded import Cluster, PgInstall, pick_installations
-from ..endpoints import connect, parse
+from ..endpoints import Role, connect, parse
 from ..errors import PgferryError
 from ..load import Progress
 from ..migrate import MigrateOptions, MigrateReport, migrate
@@ -40,6 +40,8 @@ NEW_ORDER = 'INSERT INTO "Order" ("clientId", total) VALUES (1, 9.99) RETURNING 
 
 @dataclass
 class DemoResult:
+    """What ``pgferry demo`` showed: the naive copy's error, the migrate, the insert after."""
+
     prod_version: str = ""
     qa_version: str = ""
     prod_url: str = ""
@@ -165,8 +167,8 @@ def run(
 
         say("2. pgferry migrate --from $PROD_DATABASE_URL --to $QA_DATABASE_URL --yes")
         result.migrate = migrate(
-            parse(result.prod_url, role="prod"),
-            parse(result.qa_url, role="qa"),
+            parse(result.prod_url, role=Role.PROD),
+            parse(result.qa_url, role=Role.QA),
             # throwaway servers: nothing to go back to, and QA is the demo's own
             MigrateOptions(backup=False, first_refresh=True),
             progress=progress,

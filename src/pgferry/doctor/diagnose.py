@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 
 from ..catalog import read_catalog
+from ..errors import translating
 from .context import Context, describe, url_of
 from .health import run_checks
 from .keys import foreign_key, still_referenced, unique
@@ -65,6 +66,7 @@ def _context(
     )
 
 
+@translating()
 def diagnose(
     conn: psycopg.Connection[Any] | None,
     message: str,
@@ -95,6 +97,7 @@ def diagnose(
     return Diagnosis("message", database, source, symptom=symptom, findings=tuple(findings))
 
 
+@translating()
 def health(
     conn: psycopg.Connection[Any],
     *,

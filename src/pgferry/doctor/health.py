@@ -10,8 +10,8 @@ from psycopg import sql
 
 from .. import journal
 from ..catalog import Constraint, ConstraintType, quote_ident
-from ..errors import PgferryError
-from ..integrity import check_foreign_keys
+from ..errors import PgferryError, first_line
+from ..integrity import ForeignKeyStatus, check_foreign_keys
 from ..plan import build_plan
 from ..sequences import Status, inspect_sequences, read_positions
 from .context import Context
@@ -135,7 +135,7 @@ def foreign_key_findings(ctx: Context) -> list[Finding]:
         if check.ok or fk is None or key in journaled:
             continue
         definition = f"{fk.name}: ({', '.join(fk.columns)}) -> {fk.ref_table}"
-        if check.status == "missing in QA":
+        if check.status is ForeignKeyStatus.MISSING:
             out.append(
                 Finding(
                     Severity.PROBLEM,
@@ -292,7 +292,7 @@ def run_checks(ctx: Context, schemas: list[str] | None) -> tuple[list[Finding], 
                 Finding(
                     Severity.WARNING,
                     f"{label} not checked",
-                    (str(exc).strip().splitlines() or [type(exc).__name__])[0],
+                    first_line(exc),
                 )
             )
     return findings, done

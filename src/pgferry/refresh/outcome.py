@@ -9,17 +9,11 @@ from typing import Any
 from .. import backup as backupmod
 from .. import largeobjects, matviews
 from ..catalog import Name
-from ..errors import ExitCode, PgferryError
+from ..errors import VerificationFailed as VerificationFailed  # defined in pgferry.errors
 from ..integrity import ForeignKeyCheck, InsertCheck
 from ..load import TableResult
 from ..plan import Plan
 from ..sequences import SequenceReport
-
-
-class VerificationFailed(PgferryError):
-    """The copy finished but QA does not match the snapshot."""
-
-    exit_code = ExitCode.FOUND
 
 
 @dataclass(frozen=True)

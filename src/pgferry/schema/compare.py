@@ -30,6 +30,7 @@ import psycopg
 
 from ..catalog import Catalog, read_catalog
 from ..endpoints import Endpoint, connect
+from ..errors import translating
 from ..plan import Severity
 from ..source import refuse_same_database, server_identity
 from . import archive as archives
@@ -102,6 +103,23 @@ def prepare(
             f"{', '.join(sorted(missing))} (create those roles in QA and push again to get them)"
         )
     return replace(production, entries=tuple(out)), notes, missing
+
+
+@translating()
+def schema_diff(
+    source: Endpoint,
+    target: Endpoint,
+    *,
+    schemas: Sequence[str] = (),
+    with_grants: bool = True,
+    exact: bool = True,
+) -> SchemaDiff:
+    """How QA's schema (*target*) differs from production's (*source*): what
+    ``pgferry schema diff`` prints (see :func:`compared` for how it is read)."""
+    with compared(
+        source, target, schemas=schemas, with_grants=with_grants, exact=exact
+    ) as comparison:
+        return comparison.diff
 
 
 @contextmanager

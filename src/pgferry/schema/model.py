@@ -80,6 +80,8 @@ KINDS = (
 
 @dataclass(frozen=True)
 class SchemaDiff:
+    """Every difference between production's schema and QA's, each classed."""
+
     differences: tuple[Difference, ...]
     source: str = ""  # 'PostgreSQL 18.1, database app'
     target: str = ""

@@ -29,7 +29,8 @@ from .. import journal
 from ..catalog import Catalog, Name, read_catalog
 from ..clienttools import install_hint, pick_tool
 from ..endpoints import Endpoint, connect
-from ..errors import SchemaMismatch
+from ..errors import PushFailed as PushFailed  # defined in pgferry.errors, kept here too
+from ..errors import first_line, translating
 from ..plan import OWN_SCHEMA
 from ..source import refuse_same_database, server_identity
 from . import archive as archives
@@ -41,12 +42,10 @@ from .diff import Difference, SchemaDiff, diff
 from .scratch import NOT_YET, Applied, apply_entries
 
 
-class PushFailed(SchemaMismatch):
-    """A statement of the push failed: QA's schema is as it was."""
-
-
 @dataclass(frozen=True)
 class PushPlan:
+    """The statements ``schema push`` would run, in order, and what it holds back."""
+
     diff: SchemaDiff
     steps: tuple[Step, ...]  # in the order they run
     drops: tuple[Difference, ...]  # whose fix drops or narrows data, run with allow_drop
@@ -84,6 +83,8 @@ class PushPlan:
 
 @dataclass(frozen=True)
 class PushResult:
+    """What ``schema push`` did: its plan, whether it ran, and the diff left after it."""
+
     plan: PushPlan
     applied: bool
     remaining: SchemaDiff | None = None  # the diff after the push
@@ -114,6 +115,7 @@ def is_empty(catalog: Catalog) -> bool:
     )
 
 
+@translating()
 def plan_push(
     source: Catalog, target: Catalog, *, allow_drop: bool = False, schemas: tuple[str, ...] = ()
 ) -> PushPlan:
@@ -141,6 +143,7 @@ def plan_from(found: SchemaDiff, *, allow_drop: bool = False) -> PushPlan:
     return PushPlan(found, tuple(ddl.ordered(unique)), tuple(drops), tuple(held), tuple(refused))
 
 
+@translating()
 def push(
     source: Endpoint,
     target: Endpoint,
@@ -477,7 +480,7 @@ def _run_all(conn: psycopg.Connection[Any], steps: Sequence[Step | str], kept: s
 
 def _failed(exc: psycopg.Error, step: Step | str, kept: str) -> PushFailed:
     shown = step.text() if isinstance(step, Step) else "pg_dump's schema script"
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    first = first_line(exc)
     short = shown if len(shown) <= 200 else shown[:197] + "..."
     return PushFailed(
         f"schema push stopped, QA's schema is unchanged{kept}: {first}, in: {short}",

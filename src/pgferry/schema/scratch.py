@@ -31,7 +31,7 @@ import psycopg
 
 from .. import databases
 from ..endpoints import Endpoint
-from ..errors import ConnectionFailed
+from ..errors import ConnectionFailed, first_line
 from .archive import Archive, Entry
 
 Conn = psycopg.Connection[Any]
@@ -69,10 +69,6 @@ def lock_budget(conn: Conn) -> int:
     ).fetchone()
     slots = int(row[0]) if row else 6400
     return max(50, slots // 8)
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def apply_entries(
