@@ -1,5 +1,5 @@
 """Live progress of a run: on a terminal, an overall bar naming the step that runs
-(with the time left) and a bar per table; otherwise a line per step and per table.
+(with the time left) and a bar per table; otherwise a line per finished table.
 
 Nothing shows before the run is confirmed: the prompt comes first."""
 
@@ -122,14 +122,8 @@ class BarProgress:
 
 
 class LineProgress:
-    """One line per step once confirmed and per finished table, for logs and CI."""
-
-    def step(self, name: str, number: int, total: int) -> None:
-        if name not in _BEFORE_CONFIRMED and number:
-            click.echo(f"step {number}/{total}: {name}", err=True)
-
-    def step_done(self, name: str, seconds: float) -> None:
-        pass
+    """One line per finished table, for logs and CI (the steps are in the report's run
+    log: stderr stays the tables and, when a run stops, its one error line)."""
 
     def started(self, table: TablePlan) -> None:
         pass
