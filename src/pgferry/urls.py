@@ -172,6 +172,12 @@ def read(text: str, known: frozenset[str]) -> Url:
     elif path_query.startswith("?"):
         query_text = path_query[1:]
     if dbname is not None:
+        if "@" in dbname:  # a password with '@' and '/' unencoded (a:b@/c@host/db), or a name
+            raise UrlProblem(
+                "there is an '@' after the host: a '/' in the password must be written "
+                "%2F, an '@' in the database name %40",
+                shown,
+            )
         _check_encoding(dbname, "the database name", shown)
     pairs: list[tuple[str, str]] = []
     for pair in query_text.split("&") if query_text else ():
