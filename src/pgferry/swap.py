@@ -152,7 +152,7 @@ def _swap_in(
         old,
         of=db.name,
         name=name,
-        method="swap",
+        method=backupmod.BackupMethod.SWAP,
         reason="the database the swap replaced",
     )
     run.retarget(qa)

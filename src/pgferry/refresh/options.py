@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .. import defaults
+from ..backup import BackupMethod
 
 
 class Strategy(StrEnum):
@@ -33,7 +34,7 @@ class MigrateOptions:
     push_schema: bool = defaults.PUSH_SCHEMA
     #: back QA up before the first write (see :mod:`pgferry.backup`)
     backup: bool = defaults.BACKUP
-    backup_method: str = defaults.BACKUP_METHOD
+    backup_method: BackupMethod = BackupMethod.AUTO  # defaults.BACKUP_METHOD
     backup_folder: Path | None = None
     backup_keep: int | None = defaults.BACKUP_KEEP
     #: end other sessions on QA where a step needs it alone (a template backup)

@@ -14,6 +14,7 @@ from ..integrity import ForeignKeyCheck, InsertCheck
 from ..load import TableResult
 from ..plan import Plan
 from ..sequences import SequenceReport
+from .aside import LoadMode
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class MigrateReport:
     target: str
     plan: Plan
     dry_run: bool = False
-    mode: str = ""  # "replica" or "constraints"
+    mode: LoadMode | None = None  # how QA's checks were kept from firing, once loaded
     results: list[TableResult] = field(default_factory=list)
     counts: list[CountCheck] = field(default_factory=list)
     sequences: SequenceReport | None = None
@@ -87,7 +88,7 @@ class MigrateReport:
             "target": self.target,
             "dry_run": self.dry_run,
             "ok": self.ok,
-            "mode": self.mode,
+            "mode": str(self.mode or ""),
             "seconds": round(self.seconds, 3),
             "plan": self.plan.to_dict(),
             "tables": [r.to_dict() for r in self.results],
