@@ -18,11 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pgferry demo $(DEMO_ARGS)
 
-# Tests run in PYTEST_JOBS pytest-xdist workers, each with its own prod and QA clusters
-# (most of a test's time is spent waiting on servers and subprocesses: 3 workers beat
-# 2 on this 2-core machine).  PYTEST_JOBS=0 runs them in this one process.
-PYTEST_JOBS ?= 3
-XDIST := -n $(PYTEST_JOBS) --dist loadfile
+# Tests run in PYTEST_JOBS pytest-xdist workers, each with its own prod and QA clusters,
+# handed out test by test (--dist load: a whole file per worker left one waiting on the
+# longest file).  On this 2-core machine 2 workers did as well as 3.  PYTEST_JOBS=0 runs
+# them in this one process.
+PYTEST_JOBS ?= 2
+XDIST := -n $(PYTEST_JOBS) --dist load
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
