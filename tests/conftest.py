@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 from pgferry.embedded import Cluster, find_installations
-from tests.pgtest import CORPORA, IN_CI, SUPERUSER_PASSWORD, Database, Server, choose_installs
+from tests.pgtest import (
+    CORPORA,
+    CREATED,
+    IN_CI,
+    SUPERUSER_PASSWORD,
+    Database,
+    Server,
+    choose_installs,
+    drop_made_since,
+)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -55,8 +64,8 @@ def servers() -> Iterator[tuple[Server, Server]]:
 
 
 def _remove_in_background(dirs: list[Path]) -> None:
-    """Remove the stopped clusters' folders without making the run wait: a session's
-    databases are never dropped, and deleting their 100,000-odd files took up to 74 s."""
+    """Remove the stopped clusters' folders without making the run wait: templates and
+    module-scoped databases are left to here, and deleting many files takes a while."""
     # sh starts rm in the background and exits at once: nothing of ours is left running
     subprocess.run(
         ["sh", "-c", 'rm -rf -- "$@" >/dev/null 2>&1 &', "sh", *map(str, dirs)],
@@ -85,6 +94,20 @@ def prod(prod_server: Server, request: pytest.FixtureRequest) -> Database:
 def qa(qa_server: Server, request: pytest.FixtureRequest) -> Database:
     """A fresh, empty database on the QA cluster."""
     return qa_server.create(request.node.name)
+
+
+@pytest.fixture(autouse=True)
+def _drop_databases() -> Iterator[None]:
+    """Drop the databases a test made (``prod``, ``qa``, ``Server.create``) once it is
+    over: a session no longer keeps hundreds of them.  Databases of module-scoped
+    fixtures are made before this fixture starts, and templates are never listed.
+    ``PGFERRY_TEST_KEEP_DATABASES=1`` keeps them, to look at after a failure."""
+    first = len(CREATED)
+    yield
+    if os.environ.get("PGFERRY_TEST_KEEP_DATABASES") == "1":
+        del CREATED[first:]
+    else:
+        drop_made_since(first)
 
 
 @pytest.fixture(autouse=True)

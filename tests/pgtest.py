@@ -12,7 +12,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,19 @@ CORPORA = SHARED / "corpora"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 _counter = itertools.count(1)
+
+#: Every database Server.create made, in order, but templates: the ``_drop_databases``
+#: fixture drops the ones a test made once it is over.
+CREATED: list[Database] = []
+
+
+def drop_made_since(first: int) -> list[str]:
+    """Drop the databases ``CREATED`` lists from index *first* on, newest first."""
+    made, CREATED[first:] = CREATED[first:], []
+    for db in reversed(made):
+        db.server.drop(db.name)
+    return [db.name for db in made]
+
 
 #: The test clusters ask for passwords over TCP, so masking is tested for real.
 SUPERUSER_PASSWORD = "s3cr3t-Pa55word"
@@ -99,6 +112,11 @@ class Server:
         return self.cluster.install.major
 
     def create(self, hint: str = "db", template: str = "template0") -> Database:
+        db = self._create(hint, template)
+        CREATED.append(db)
+        return db
+
+    def _create(self, hint: str, template: str) -> Database:
         base = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_")[:40] or "db"
         name = f"{self.label}_{base}_{next(_counter)}"
         strategy = " STRATEGY FILE_COPY" if self.major >= 15 else ""
@@ -109,10 +127,24 @@ class Server:
         )
         return Database(self, name)
 
+    def drop(self, name: str) -> None:
+        """Drop database *name*, its sessions ended first; a failure is ignored (the
+        cluster goes at the end of the session anyway)."""
+        if self.major >= 13:
+            query = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+        else:
+            self.admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            query = sql.SQL("DROP DATABASE IF EXISTS {}")
+        with suppress(psycopg.Error):
+            self.admin.execute(query.format(sql.Identifier(name)))
+
     def template(self, key: str, build: Any) -> str:
         """A template database built once per session by ``build(db)``."""
         if key not in self._templates:
-            db = self.create(f"tpl_{key}")
+            db = self._create(f"tpl_{key}", "template0")
             build(db)
             self._templates[key] = db.name
         return self._templates[key]

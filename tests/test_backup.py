@@ -38,6 +38,7 @@ def _ep(url: str) -> pgferry.Endpoint:
     return pgferry.parse(url, role="qa")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["template", "dump"])
 def test_backup_then_rollback_restores_qa_exactly(
     qa: Database, method: str, tmp_path: Path
@@ -106,6 +107,7 @@ def test_a_failed_in_place_rollback_leaves_qa_as_it_was(
         assert state(qa) == after  # "later" and row 51 are still there
 
 
+@pytest.mark.slow
 def test_template_backup_refuses_while_sessions_are_open_unless_forced(
     qa: Database, tmp_path: Path
 ) -> None:
@@ -140,6 +142,7 @@ def test_template_backup_refuses_while_sessions_are_open_unless_forced(
     assert [(r["name"], r["method"]) for r in rows] == [("y", "dump"), ("z", "template")]
 
 
+@pytest.mark.slow
 def test_cli_rollback_asks_unless_yes_and_restores(qa: Database, tmp_path: Path) -> None:
     build_app(qa)
     before = state(qa)
@@ -175,6 +178,7 @@ def test_retention_never_removes_the_backup_just_taken(qa: Database, tmp_path: P
     assert listed == [made.name] == ["aa_now"]
 
 
+@pytest.mark.slow
 def test_a_backup_retention_cannot_remove_is_left_and_the_run_goes_on(
     qa: Database, tmp_path: Path
 ) -> None:
@@ -268,6 +272,7 @@ def test_database_settings_and_grants_survive_a_rollback(
 # -- migrate's own backup ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_migrate_backs_up_first_and_its_rollback_restores_qa(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -290,6 +295,7 @@ def test_migrate_backs_up_first_and_its_rollback_restores_qa(
     assert state(qa) == before
 
 
+@pytest.mark.slow
 def test_migrate_killed_mid_load_then_rollback_restores_the_state_before(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -323,6 +329,7 @@ def test_migrate_stops_before_writing_when_no_backup_can_be_taken(
         assert state(qa) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delays", [(0.15, 0.4, 0.7, 1.1)])
 def test_migrate_killed_at_any_point_leaves_a_way_back(
     prod: Database, qa: Database, tmp_path: Path, delays: tuple[float, ...]
@@ -347,6 +354,7 @@ def test_migrate_killed_at_any_point_leaves_a_way_back(
         assert state(qa) == before, f"killed after {delay} s"
 
 
+@pytest.mark.slow
 def test_rollback_refuses_a_protected_target(qa: Database, tmp_path: Path) -> None:
     build_app(qa)
     assert run_cli("backup", "--db", qa.url, cwd=tmp_path).code == 0
@@ -393,6 +401,7 @@ def test_unnamed_backups_in_the_same_second_get_a_suffix(qa: Database, tmp_path:
         backupmod.backup(ep, first.name, method="template", folder=tmp_path)
 
 
+@pytest.mark.slow
 def test_a_createdb_owner_backs_up_by_template_and_rolls_back(
     prod: Database, qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:

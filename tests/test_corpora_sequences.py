@@ -630,6 +630,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_cli_check_fix_check_on_pagila(servers: tuple[Server, Server]) -> None:
     db = corpus_db(servers, "qa", _BY_ID["pagila"])
     assert SUPERUSER_PASSWORD in db.url  # so the masking below is tested for real

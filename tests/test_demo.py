@@ -8,6 +8,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # over a few seconds: left out by make test-fast
+
 
 def _leftovers() -> set[str]:
     return set(glob.glob(str(Path(tempfile.gettempdir()) / "pgferry-demo-*")))

@@ -134,6 +134,7 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_sigterm_and_sighup_mid_copy_put_qa_back_and_report(
     prod: Database,
@@ -258,6 +259,7 @@ WHERE datname = current_database() AND application_name = %s AND query ILIKE 'CO
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("side", ["production", "QA"])
 def test_a_session_ended_mid_copy_is_one_line_naming_the_side(
     prod: Database, qa: Database, tmp_path: Path, side: str
@@ -293,6 +295,7 @@ def test_a_session_ended_mid_copy_is_one_line_naming_the_side(
     assert _missing_objects(qa) == 0
 
 
+@pytest.mark.slow
 def test_a_backup_database_the_role_may_not_connect_to_does_not_stop_the_others(
     prod: Database, qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:
@@ -362,6 +365,7 @@ def test_a_backup_in_the_same_second_as_an_interrupted_one_gets_its_own_name(
             qa_server.admin.execute(drop)
 
 
+@pytest.mark.slow
 def test_the_same_database_check_works_without_pg_control_system(
     prod: Database, qa: Database, prod_server: Server, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from pgferry import runlock
@@ -126,6 +127,7 @@ def _alive(qa: Database, pid: int) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_another_roles_session_is_seen_and_ended_with_force(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -192,6 +194,7 @@ def _reading(qa: Database, table: str, seconds: int = 20) -> Iterator[int]:
         conn.close()
 
 
+@pytest.mark.slow
 def test_an_app_lock_during_set_aside_ends_in_a_bounded_named_wait(
     prod: Database, qa: Database
 ) -> None:
@@ -206,6 +209,7 @@ def test_an_app_lock_during_set_aside_ends_in_a_bounded_named_wait(
     assert qa.scalar("SELECT count(*) FROM parent") == 1
 
 
+@pytest.mark.slow
 def test_an_app_lock_during_truncate_is_named_too(prod: Database, qa: Database) -> None:
     _pair(prod, qa)
     with _reading(qa, "other") as pid:

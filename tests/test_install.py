@@ -6,7 +6,11 @@ import subprocess
 import venv
 from pathlib import Path
 
+import pytest
+
 from tests.pgtest import ROOT
+
+pytestmark = pytest.mark.slow  # over a few seconds: left out by make test-fast
 
 
 def test_fresh_venv_installs_and_runs(tmp_path: Path) -> None:

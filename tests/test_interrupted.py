@@ -78,6 +78,7 @@ def _mid_refresh_everywhere(prod: Database, qa: Database) -> None:
         assert "mid-refresh" in said and "pgferry migrate" in said, (args, said)
 
 
+@pytest.mark.slow
 def test_a_failed_replica_load_leaves_no_valid_key_over_orphans(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -123,6 +124,7 @@ def _copying_parent(qa: Database) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_after_kill_9_in_replica_mode_every_command_says_mid_refresh(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -208,6 +210,7 @@ def test_a_clean_run_leaves_the_schema_exactly_as_it_was(
 # -- point 3: recovery completes --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_journaled_table_dropped_since_does_not_block_the_next_run(
     prod: Database, qa: Database
 ) -> None:

@@ -38,6 +38,7 @@ def _populated(db: Database) -> dict[str, bool]:
     return {str(n): bool(p) for n, p in rows}
 
 
+@pytest.mark.slow
 def test_views_follow_production_and_verify_compares_them(prod: Database, qa: Database) -> None:
     prod.execute(VIEWS.format(later="WITH NO DATA"))
     prod.execute(
@@ -167,6 +168,7 @@ def _objects(db: Database) -> dict[int, str]:
     return out
 
 
+@pytest.mark.slow
 def test_large_objects_round_trip_with_their_oids(prod: Database, qa: Database) -> None:
     prod.execute(DOCS)
     oids = _prod_objects(prod)
@@ -210,6 +212,7 @@ def test_large_objects_round_trip_with_their_oids(prod: Database, qa: Database) 
     assert "large objects" not in ran.stdout
 
 
+@pytest.mark.slow
 def test_no_large_objects_says_how_many_were_left_behind(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -271,6 +274,7 @@ def _writing_large_objects(qa: Database) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_copying_large_objects_completes_on_rerun(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:

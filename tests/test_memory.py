@@ -19,6 +19,8 @@ import pytest
 
 from tests.pgtest import Database
 
+pytestmark = pytest.mark.slow  # over a few seconds: left out by make test-fast
+
 #: The size of the one huge value, in bytes.
 VALUE = 200 * 1024 * 1024
 

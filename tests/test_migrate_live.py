@@ -118,6 +118,7 @@ class Writer(threading.Thread):
             self.error = exc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_production_under_writes_gives_a_consistent_qa(
     prod: Database, qa: Database, jobs: int
@@ -155,6 +156,7 @@ def test_production_under_writes_gives_a_consistent_qa(
     assert sequences_healthy(qa) == []
 
 
+@pytest.mark.slow
 def test_kill_during_copy_then_rerun_completes(
     prod: Database, qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:

@@ -42,6 +42,7 @@ from tests.pgtest import Database, Server
 OWNED_TABLES = 1200
 
 
+@pytest.mark.slow
 def test_big_schema_app_role_constraints_mode_in_batches(
     prod_server: Server, qa_server: Server
 ) -> None:

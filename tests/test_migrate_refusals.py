@@ -118,6 +118,7 @@ def test_schema_mismatch_refused_before_any_write(prod: Database, qa: Database, 
     assert_untouched(qa)
 
 
+@pytest.mark.slow
 def test_every_problem_is_named_and_the_cli_exits_7(prod: Database, qa: Database) -> None:
     _pair(
         prod,
@@ -426,6 +427,7 @@ def test_production_sees_no_writes_and_a_select_only_role_suffices(
 # -- the final insert check ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_migrate_fails_when_a_new_row_would_still_collide(prod: Database, qa: Database) -> None:
     # a serial widened to bigint keeps an integer sequence: it cannot pass the data
     for db in (prod, qa):

@@ -112,6 +112,7 @@ def test_drifted_schema(app: tuple[Database, Database]) -> None:
     assert "pgferry schema push" in lines["schema"]["fix"]
 
 
+@pytest.mark.slow
 def test_sessions_open_on_qa(app: tuple[Database, Database], tmp_path: Path) -> None:
     prod, qa = app
     with qa.connect(autocommit=False) as idle:

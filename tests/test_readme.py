@@ -72,6 +72,7 @@ def test_the_docs_have_examples() -> None:
     assert {c.split()[1] for _, c, _ in commands} >= {"migrate", "sequences", "verify"}
 
 
+@pytest.mark.slow
 def test_every_example_command_runs(env: dict[str, str], tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"

@@ -237,6 +237,7 @@ def test_a_new_not_null_column_waits_for_qa_rows_to_get_values(
     assert not schema_diff(prod, qa)
 
 
+@pytest.mark.slow
 def test_diff_cli_exit_codes_and_json(pair: tuple[Database, Database]) -> None:
     prod, qa = pair
     same = run_cli("schema", "diff", "--from", prod.url, "--to", qa.url, "--exit-code")

@@ -10,10 +10,14 @@ same); ``migrate`` then empties the copy set in ``TRUNCATE`` batches and loads i
 
 from __future__ import annotations
 
+import pytest
+
 import pgferry
 from pgferry.schema.push import push
 from tests.migrate_support import assert_same_content, build_many_tables, foreign_keys, migrate_cli
 from tests.pgtest import Database
+
+pytestmark = pytest.mark.slow  # over a few seconds: left out by make test-fast
 
 TABLES = 5000
 

@@ -27,7 +27,8 @@ _SKIP = {"pgcopydb-partitioned-target"}
 ROUND_TRIPS = [c for c in CASES if c.id not in _SKIP]
 
 
-@pytest.mark.parametrize("method", ["pg_dump", "catalog"])
+#: the archive's way restores an oracle with pg_restore too: 3 to 6 s a corpus here
+@pytest.mark.parametrize("method", [pytest.param("pg_dump", marks=pytest.mark.slow), "catalog"])
 @pytest.mark.parametrize("case", ROUND_TRIPS, ids=[c.id for c in ROUND_TRIPS])
 def test_push_into_an_empty_qa_then_migrate(
     prod_server: Server, qa_server: Server, case: object, method: str

@@ -53,6 +53,7 @@ def drifted(prod_server: Server, qa_server: Server) -> tuple[Database, Database]
     return prod, qa
 
 
+@pytest.mark.slow
 def test_migrate_refuses_a_drifted_qa_and_push_closes_it(
     drifted: tuple[Database, Database],
 ) -> None:
@@ -108,6 +109,7 @@ def test_migrate_refuses_a_drifted_qa_and_push_closes_it(
     assert [d.name for d in schema_diff(prod, qa).differences] == ["public.products (column order)"]
 
 
+@pytest.mark.slow
 def test_push_schema_first_when_the_drift_is_additive(
     qa_server: Server, drifted: tuple[Database, Database]
 ) -> None:

@@ -28,6 +28,7 @@ def _app(prod: Database, qa: Database) -> None:
     qa.execute(f"ALTER DATABASE \"{qa.name}\" SET work_mem = '9MB'")
 
 
+@pytest.mark.slow
 def test_swap_switches_qa_and_keeps_the_old_one(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -58,6 +59,7 @@ def test_swap_switches_qa_and_keeps_the_old_one(
     assert state(qa) == before
 
 
+@pytest.mark.slow
 def test_a_failed_load_leaves_qa_untouched_and_no_sibling(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -71,6 +73,7 @@ def test_a_failed_load_leaves_qa_untouched_and_no_sibling(
     assert databases_named(qa, f"{qa.name}__pgferry_") == []
 
 
+@pytest.mark.slow
 def test_swap_explains_what_it_needs(
     prod: Database, qa: Database, qa_server: Server, tmp_path: Path
 ) -> None:
@@ -87,6 +90,7 @@ def test_swap_explains_what_it_needs(
     assert state(qa) == before
 
 
+@pytest.mark.slow
 def test_swap_refuses_while_sessions_are_open_unless_forced(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:
@@ -101,6 +105,7 @@ def test_swap_refuses_while_sessions_are_open_unless_forced(
     assert_same_content(prod, qa, [("public", "Client")])
 
 
+@pytest.mark.slow
 def test_an_app_reading_qa_sees_the_old_state_then_the_new_never_a_half_load(
     prod: Database, qa: Database, tmp_path: Path
 ) -> None:

@@ -182,6 +182,7 @@ def test_passes_after_migrate_of_the_prisma_schema(prod: Database, qa: Database)
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.corpus
 @pytest.mark.parametrize(
     "case",
@@ -586,6 +587,7 @@ def test_a_sequence_the_role_may_not_read_does_not_stop_the_other_checks(
 # -- the command ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_json_and_no_password(shop: tuple[Database, Database]) -> None:
     prod, qa = shop
     assert SUPERUSER_PASSWORD in prod.url  # the URLs carry it: it must not be printed
