@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,8 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         backup_keep=3,
         backup_folder=Path("backups"),
         path=path,
+        # every key the file sets, so `config show` can say it came from the file
+        given=frozenset(f"{s}.{k}" for s, body in tomllib.loads(FULL).items() for k in body),
     )
 
 
