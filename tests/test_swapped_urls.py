@@ -120,7 +120,7 @@ def test_a_target_taking_writes_is_refused(prod: Database, qa: Database) -> None
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        with pytest.raises(RefusedError, match="row changes in 2 s"):
+        with pytest.raises(RefusedError, match="row changes in 3 s"):
             run_migrate(prod.url, qa.url)
     finally:
         stop.set()

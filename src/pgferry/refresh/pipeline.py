@@ -270,10 +270,14 @@ class Refresh:
             yield tconn
 
     def guard(self, tconn: psycopg.Connection[Any]) -> None:
-        """Refuse a target that is production itself, protected, or swapped with the
-        source; run the cheap preflight lines (not in a dry run)."""
+        """Refuse a target that is production itself or protected; run the cheap
+        preflight lines (not in a dry run); refuse URLs that look swapped."""
         with self.step("guard"):
             guard(self.snap, tconn, self.target, self.options.protected)
+            if not self.options.dry_run:  # its failing lines say more than a sign would
+                preflight.gate(
+                    self.source, self.target, self.scope(), ignore=[tconn.info.backend_pid]
+                )
             self._cautions = swapped.check(
                 self.snap.conn,
                 tconn,
@@ -283,10 +287,6 @@ class Refresh:
                 from_copy=self.options.from_copy,
                 refuse=self.confirm is None and not self.options.dry_run,
             )
-            if not self.options.dry_run:
-                preflight.gate(
-                    self.source, self.target, self.scope(), ignore=[tconn.info.backend_pid]
-                )
 
     @contextmanager
     def _recovering(self, tconn: psycopg.Connection[Any]) -> Iterator[None]:
