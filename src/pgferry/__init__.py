@@ -14,7 +14,9 @@ every command's function is importable from here::
 command                    function
 =========================  ===============================================
 ``migrate``                :func:`run_migrate` (``--strategy swap``:
-                           :func:`migrate_swap`), then :func:`check_counts`
+                           :func:`migrate_swap`), then :func:`check_counts`;
+                           to keep a stopped run's report:
+                           :class:`Refresh` + :func:`execute_refresh`
 ``verify``                 :func:`run_verify`
 ``schema diff``            :func:`schema_diff` (two catalogs: :func:`diff`)
 ``schema push``            :func:`push` (the plan only: :func:`plan_push`)
@@ -38,9 +40,7 @@ package already has it: ``pgferry.migrate``, ``pgferry.verify``,
 stay the modules (``from pgferry import backup`` keeps meaning the module), and
 their functions are ``run_migrate``, ``run_verify``, ``run_preflight``,
 ``run_backup``, ``run_init`` and ``run_demo`` (the same objects as
-``pgferry.verify.verify`` and so on; ``run_migrate`` and ``migrate_swap`` add the
-error translation that :mod:`pgferry.migrate` and :mod:`pgferry.swap` do not
-apply themselves yet).
+``pgferry.verify.verify`` and so on).
 
 Closed sets are :class:`~enum.StrEnum` members that compare equal to the strings
 they replace: :class:`Role`, :class:`Strategy`, :class:`BackupMethod`,
@@ -80,12 +80,12 @@ from .errors import (
     SessionsOpen,
     Stopped,
 )
-from .errors import translating as _translating
 from .init import InitResult
 from .init import init as run_init
 from .integrity import ForeignKeyStatus, InsertStatus
-from .migrate import MigrateOptions, MigrateReport, VerificationFailed, check_counts
-from .migrate import migrate as _migrate
+from .migrate import MigrateOptions, MigrateReport, Refresh, VerificationFailed, check_counts
+from .migrate import execute as execute_refresh
+from .migrate import migrate as run_migrate
 from .preflight import PreflightReport, Scope
 from .preflight import preflight as run_preflight
 from .refresh.aside import LoadMode
@@ -96,17 +96,12 @@ from .schema.compare import schema_diff
 from .schema.push import PushPlan, PushResult, plan_push, push
 from .sequencefix import FixResult, fix_database
 from .sequences import SequenceReport, check_sequences, fix_sequences
-from .swap import migrate_swap as _migrate_swap
+from .swap import migrate_swap
 from .verify import VerifyReport
 from .verify import verify as run_verify
 
 __version__ = "0.1.0.dev0"
 
-#: :func:`pgferry.migrate.migrate`, its psycopg errors translated (pgferry.migrate
-#: and pgferry.swap do not apply the translator themselves yet)
-run_migrate = _translating()(_migrate)
-#: :func:`pgferry.swap.migrate_swap`, its psycopg errors translated
-migrate_swap = _translating()(_migrate_swap)
 
 __all__ = [
     "Backup",
@@ -137,6 +132,7 @@ __all__ = [
     "PushFailed",
     "PushPlan",
     "PushResult",
+    "Refresh",
     "RefreshFailed",
     "RefusedError",
     "Role",
@@ -157,6 +153,7 @@ __all__ = [
     "connect",
     "diagnose",
     "diff",
+    "execute_refresh",
     "fix_database",
     "fix_sequences",
     "health",

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from . import journal
 from .catalog import RelKind
 from .endpoints import Endpoint, connect
+from .errors import translating
 from .load import Progress
 from .plan import Plan
 from .refresh.options import MigrateOptions, Strategy
@@ -34,6 +35,7 @@ from .refresh.pipeline import Refresh
 from .swap import swap
 
 
+@translating()
 def migrate(
     source: Endpoint,
     target: Endpoint,
@@ -54,6 +56,7 @@ def migrate(
     return execute(Refresh(source, target, options, confirm=confirm, progress=progress))
 
 
+@translating()
 def execute(run: Refresh) -> MigrateReport:
     """Run *run*: in place, or for ``--strategy swap`` on a sibling swapped in
     (:func:`pgferry.swap.swap`).  After a failure, ``run.report`` is the report so far."""

@@ -35,7 +35,7 @@ from . import backup as backupmod
 from . import databases, runlock, swapped
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint
-from .errors import PrivilegeError
+from .errors import PrivilegeError, translating
 from .load import Progress
 from .plan import Plan
 from .refresh.options import MigrateOptions, Strategy
@@ -50,6 +50,7 @@ def on_database(endpoint: Endpoint, dbname: str) -> Endpoint:
     return replace(endpoint, conninfo=pgconninfo.make_conninfo("", **params))
 
 
+@translating()
 def migrate_swap(
     source: Endpoint,
     target: Endpoint,

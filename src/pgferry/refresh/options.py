@@ -22,6 +22,10 @@ class Strategy(StrEnum):
 
 @dataclass(frozen=True)
 class MigrateOptions:
+    """How a refresh runs: what it copies (``tables``/``exclude``/``schemas``
+    patterns), how (``jobs``, ``strategy``), what it guards and checks; the CLI's flags
+    and ``pgferry.toml`` resolved (:func:`pgferry.config.resolve`)."""
+
     tables: Sequence[str] = ()
     exclude: Sequence[str] = ()
     schemas: Sequence[str] = ()

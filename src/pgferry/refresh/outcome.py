@@ -30,6 +30,10 @@ class CountCheck:
 
 @dataclass
 class MigrateReport:
+    """What a refresh did, step by step: the plan, every table's copy, the counts, the
+    sequences, what was put back or left NOT VALID, the backup, and why it stopped
+    (``error``) when it did; :attr:`ok` when QA verifies."""
+
     source: str
     target: str
     plan: Plan
