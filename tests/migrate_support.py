@@ -228,19 +228,24 @@ def run_as(db: Database, role: str, script: str, password: str = "secret-pw") ->
         conn.execute(script)  # type: ignore[arg-type]
 
 
-def spawn_migrate(prod_url: str, qa_url: str, *extra: str, cwd: Path) -> subprocess.Popen[bytes]:
-    """``pgferry migrate --yes`` in the background, output discarded, no PG* variables:
-    a run to kill."""
+def spawn_cli(*args: str, cwd: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    """``python -m pgferry ARGS`` in the background, no PG* variables, stdout discarded
+    (stderr too unless *stderr* is ``subprocess.PIPE``): a run to kill."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    args = ["migrate", "--from", prod_url, "--to", qa_url, "--yes", *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "pgferry", *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
         env=env,
         cwd=cwd,
     )
+
+
+def spawn_migrate(prod_url: str, qa_url: str, *extra: str, cwd: Path) -> subprocess.Popen[str]:
+    """``pgferry migrate --yes`` in the background, output discarded (see :func:`spawn_cli`)."""
+    return spawn_cli("migrate", "--from", prod_url, "--to", qa_url, "--yes", *extra, cwd=cwd)
 
 
 def copying(qa: Database) -> bool:
@@ -255,7 +260,7 @@ def copying(qa: Database) -> bool:
 
 
 def kill_mid_copy(
-    proc: subprocess.Popen[bytes],
+    proc: subprocess.Popen[str],
     qa: Database,
     *,
     timeout: float = 60,

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from tests.migrate_support import (
     migrate_cli,
     run_as,
     run_cli,
+    spawn_cli,
 )
 from tests.pgtest import Database, Server
 
@@ -104,17 +104,8 @@ def _indexes(db: Database) -> list[tuple[str, str]]:
 
 
 def _spawn(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    """``python -m pgferry ARGS`` in the background, stderr kept, no PG* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pgferry", *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=cwd,
-    )
+    """``python -m pgferry ARGS`` in the background, stderr kept."""
+    return spawn_cli(*args, cwd=cwd, stderr=subprocess.PIPE)
 
 
 def _wait_for(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
