@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: the flow, bottom up: endpoints -> catalog -> plan -> run -> verify -> report -> ui
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "defaults", "queries", "urls", "embedded", "clienttools")),
-    ("endpoints", ("endpoints", "protect", "databases", "runlock")),
+    ("endpoints", ("endpoints", "identity", "protect", "databases", "runlock")),
     (
         "catalog",
         (

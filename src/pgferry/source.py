@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -18,7 +18,7 @@ from psycopg import sql
 from . import queries
 from .catalog import Catalog, Name, read_catalog
 from .endpoints import Endpoint, connect
-from .errors import RefusedError
+from .identity import ServerIdentity, server_identity
 from .sequences import read_positions
 
 
@@ -76,48 +76,6 @@ class Snapshot:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class ServerIdentity(NamedTuple):
-    """Which cluster and database a session is on (see :func:`server_identity`)."""
-
-    system_identifier: int | None  # None where the role may not call pg_control_system()
-    database: str
-    database_oid: int
-    started_us: int  # the postmaster's start, microseconds since the epoch
-
-    def same_as(self, other: ServerIdentity) -> bool:
-        """The same database: by the system identifier where both sides could read it,
-        else by the postmaster's start (to the microsecond) and the database's OID."""
-        if (self.database, self.database_oid) != (other.database, other.database_oid):
-            return False
-        if self.system_identifier is not None and other.system_identifier is not None:
-            return self.system_identifier == other.system_identifier
-        return self.started_us == other.started_us
-
-
-def server_identity(conn: psycopg.Connection[Any]) -> ServerIdentity:
-    """Which cluster and database *conn* is on, for any role: the system identifier only
-    where it may be read (a revoked ``pg_control_system()`` must not stop every run)."""
-    row = conn.execute(queries.load("server_identity")).fetchone()
-    assert row is not None
-    may_read, database, oid, started = row
-    system_identifier = None
-    if may_read:
-        got = conn.execute(queries.load("server_system_identifier")).fetchone()
-        system_identifier = None if got is None else int(got[0])
-    return ServerIdentity(system_identifier, str(database), int(oid), int(started))
-
-
-def refuse_same_database(
-    source_id: ServerIdentity, target_id: ServerIdentity, target: Endpoint
-) -> None:
-    """Refuse when the target is the source (see :meth:`ServerIdentity.same_as`)."""
-    if source_id.same_as(target_id):
-        raise RefusedError(
-            f"the target {target.describe()} is the production database itself",
-            hint="check --to / QA_DATABASE_URL: it points at production",
-        )
 
 
 def count_rows(

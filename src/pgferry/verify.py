@@ -23,6 +23,7 @@ from . import journal, largeobjects, matviews
 from .catalog import Catalog, ConstraintType, Name, RelKind
 from .endpoints import Endpoint, connect
 from .errors import PrivilegeError, translating
+from .identity import refuse_same_database
 from .integrity import (
     ForeignKeyCheck,
     InsertCheck,
@@ -32,7 +33,7 @@ from .integrity import (
 )
 from .plan import Plan, TablePlan, build_plan
 from .sequences import SequenceReport, check_sequences
-from .source import Snapshot, count_rows, refuse_same_database
+from .source import Snapshot, count_rows
 
 #: Buckets a differing table's keys are hashed into to find where it differs.
 BUCKETS = 1024

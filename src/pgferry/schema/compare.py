@@ -31,8 +31,8 @@ import psycopg
 from ..catalog import Catalog, read_catalog
 from ..endpoints import Endpoint, connect
 from ..errors import translating
+from ..identity import refuse_same_database, server_identity
 from ..plan import Severity
-from ..source import refuse_same_database, server_identity
 from . import archive as archives
 from . import dependents, grants
 from . import entries as ent

@@ -31,8 +31,8 @@ from ..clienttools import install_hint, pick_tool
 from ..endpoints import Endpoint, connect
 from ..errors import PushFailed as PushFailed  # defined in pgferry.errors, kept here too
 from ..errors import first_line, translating
+from ..identity import refuse_same_database, server_identity
 from ..plan import OWN_SCHEMA
-from ..source import refuse_same_database, server_identity
 from . import archive as archives
 from . import ddl
 from .archive import Archive, Entry
