@@ -31,11 +31,11 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     (
         "plan",
         (
-            *("plan", "schema", "schema.*", "details", "journal", "source", "swapped"),
-            *("refusals", "preflight", "backup", "restore", "sequencefix"),
+            *("plan", "schema", "schema.*", "details", "journal", "swapped"),
+            *("preflight", "backup", "restore", "sequencefix"),
         ),
     ),
-    ("run", ("load", "refresh", "refresh.*", "swap", "migrate")),
+    ("run", ("refresh", "refresh.*", "swap", "migrate")),
     ("verify", ("verify",)),
     ("report", ("report", "init", "doctor", "doctor.*")),
     ("ui", ("", "__main__", "cli", "cli.*", "demo", "demo.*")),

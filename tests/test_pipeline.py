@@ -13,9 +13,9 @@ from psycopg import sql
 import pgferry
 from pgferry.catalog import Catalog, Name
 from pgferry.errors import CopyFailed
-from pgferry.load import TableResult
 from pgferry.migrate import MigrateOptions, Refresh, Strategy, execute
 from pgferry.plan import Plan, TablePlan, Transform
+from pgferry.refresh.streams import TableResult
 from tests.migrate_support import migrate_cli
 from tests.pgtest import Database
 from tests.test_migrate_prompt import _run_on_a_terminal

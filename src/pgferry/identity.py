@@ -1,6 +1,6 @@
 """Which cluster and database a session is on, to refuse a target that is the source.
 
-Lower in the flow than the snapshot (:mod:`pgferry.source`): ``schema diff`` and
+Lower in the flow than the snapshot (:mod:`pgferry.refresh.snapshot`): ``schema diff`` and
 ``push``, ``verify`` and ``migrate`` all check it.
 """
 

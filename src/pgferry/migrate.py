@@ -5,7 +5,7 @@ one snapshot of production -> guard the target (not production itself, not
 protected, not swapped with the source: :mod:`pgferry.swapped`) and run the
 cheap preflight lines -> put back anything an interrupted run set aside -> read
 both catalogs and plan (refuse before any write if the schemas do not fit: see
-:mod:`pgferry.refusals`) -> confirm -> back QA up (unless told not to; QA's own
+:mod:`pgferry.refresh.refusals`) -> confirm -> back QA up (unless told not to; QA's own
 session is closed meanwhile, as a template copy needs QA alone) -> push the
 schema (``--push-schema``) and plan again -> mark QA as refreshed by pgferry ->
 set foreign keys and triggers aside (or use ``session_replication_role``), with
@@ -27,11 +27,11 @@ from . import journal
 from .catalog import RelKind
 from .endpoints import Endpoint, connect
 from .errors import translating
-from .load import Progress
 from .plan import Plan
 from .refresh.options import MigrateOptions, Strategy
 from .refresh.outcome import CountCheck, MigrateReport, VerificationFailed, check_counts
 from .refresh.pipeline import Refresh
+from .refresh.streams import Progress
 from .swap import swap
 
 

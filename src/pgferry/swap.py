@@ -36,11 +36,11 @@ from . import databases, runlock, swapped
 from .databases import Conn, DatabaseInfo
 from .endpoints import Endpoint
 from .errors import PrivilegeError, translating
-from .load import Progress
 from .plan import Plan
 from .refresh.options import MigrateOptions, Strategy
 from .refresh.outcome import MigrateReport, check_counts
 from .refresh.pipeline import Refresh
+from .refresh.streams import Progress
 
 
 def on_database(endpoint: Endpoint, dbname: str) -> Endpoint:

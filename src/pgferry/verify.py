@@ -32,8 +32,8 @@ from .integrity import (
     count_orphans,
 )
 from .plan import Plan, TablePlan, build_plan
+from .refresh.snapshot import Snapshot, count_rows
 from .sequences import SequenceReport, check_sequences
-from .source import Snapshot, count_rows
 
 #: Buckets a differing table's keys are hashed into to find where it differs.
 BUCKETS = 1024

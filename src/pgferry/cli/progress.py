@@ -26,9 +26,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ..load import NoProgress, TableResult
-from ..load import Progress as ProgressProtocol
 from ..plan import TablePlan
+from ..refresh.streams import NoProgress, TableResult
+from ..refresh.streams import Progress as ProgressProtocol
 
 #: the steps before the question: nothing is shown while they run
 _BEFORE_CONFIRMED = frozenset({"snapshot", "guard", "recover", "plan", "confirm"})

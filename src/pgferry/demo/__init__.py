@@ -25,8 +25,8 @@ from ..catalog import read_catalog
 from ..embedded import Cluster, PgInstall, pick_installations
 from ..endpoints import Role, connect, parse
 from ..errors import PgferryError
-from ..load import Progress
 from ..migrate import MigrateOptions, MigrateReport, migrate
+from ..refresh.streams import Progress
 from ..sequences import check_sequences
 
 DBNAME = "shop"

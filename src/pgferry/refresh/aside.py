@@ -19,8 +19,8 @@ import psycopg
 from .. import locks
 from ..catalog import Catalog, Constraint, ConstraintType, Index, Name, RelKind
 from ..integrity import not_valid_in_production, production_key
-from ..load import can_use_replica_role
 from ..plan import Plan, covered_tables
+from .streams import can_use_replica_role
 
 
 class LoadMode(StrEnum):

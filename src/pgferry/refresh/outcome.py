@@ -11,10 +11,10 @@ from .. import largeobjects, matviews
 from ..catalog import Name
 from ..errors import VerificationFailed as VerificationFailed  # defined in pgferry.errors
 from ..integrity import ForeignKeyCheck, InsertCheck
-from ..load import TableResult
 from ..plan import Plan
 from ..sequences import SequenceReport
 from .aside import LoadMode
+from .streams import TableResult
 
 
 @dataclass(frozen=True)

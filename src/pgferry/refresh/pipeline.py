@@ -8,7 +8,7 @@ methods are the steps, in the order they run::
     -> sequences -> views -> count -> verify (-> swap in)
 
 Each step names itself to the progress display while it runs (see
-:class:`pgferry.load.StepProgress`) and in the run log.  ``migrate`` runs them
+:class:`pgferry.refresh.streams.StepProgress`) and in the run log.  ``migrate`` runs them
 all on QA; ``--strategy swap`` (:mod:`pgferry.swap`) runs the first five on QA,
 then points the same object at the sibling database and runs the rest there.
 After a failure, :attr:`Refresh.report` holds the report so far.
@@ -39,7 +39,16 @@ from ..errors import (
     interruption,
 )
 from ..integrity import NOT_VALID_IN_PRODUCTION, ForeignKeyCheck, check_insert, orphan_check
-from ..load import (
+from ..plan import Plan, build_plan, empty_selection
+from ..schema.push import PushResult, push
+from ..sequences import fix_sequences
+from . import aside as asidemod
+from .aside import LoadMode
+from .options import MigrateOptions, Strategy
+from .outcome import CountCheck, MigrateReport
+from .refusals import guard, refuse_before_writing, refuse_unpushable, with_rls_problems
+from .snapshot import Snapshot, count_rows
+from .streams import (
     Progress,
     RunLog,
     StepProgress,
@@ -48,15 +57,6 @@ from ..load import (
     target_session,
     truncate,
 )
-from ..plan import Plan, build_plan, empty_selection
-from ..refusals import guard, refuse_before_writing, refuse_unpushable, with_rls_problems
-from ..schema.push import PushResult, push
-from ..sequences import fix_sequences
-from ..source import Snapshot, count_rows
-from . import aside as asidemod
-from .aside import LoadMode
-from .options import MigrateOptions, Strategy
-from .outcome import CountCheck, MigrateReport
 
 #: every step, in order; a run shows those that apply to it
 STEPS = (

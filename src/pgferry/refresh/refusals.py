@@ -10,14 +10,14 @@ from typing import Any
 
 import psycopg
 
-from .catalog import Catalog, Name
-from .endpoints import Endpoint
-from .errors import PrivilegeError, RefusedError, SchemaMismatch
-from .identity import refuse_same_database, server_identity
-from .plan import Plan, Problem, Severity
-from .protect import refuse_protected as refuse_protected  # re-exported: migrate, swap
-from .schema.push import PushResult
-from .source import Snapshot
+from ..catalog import Catalog, Name
+from ..endpoints import Endpoint
+from ..errors import PrivilegeError, RefusedError, SchemaMismatch
+from ..identity import refuse_same_database, server_identity
+from ..plan import Plan, Problem, Severity
+from ..protect import refuse_protected as refuse_protected  # re-exported: migrate, swap
+from ..schema.push import PushResult
+from .snapshot import Snapshot
 
 
 def guard(

@@ -15,11 +15,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import queries
-from .catalog import Catalog, Name, read_catalog
-from .endpoints import Endpoint, connect
-from .identity import ServerIdentity, server_identity
-from .sequences import read_positions
+from .. import queries
+from ..catalog import Catalog, Name, read_catalog
+from ..endpoints import Endpoint, connect
+from ..identity import ServerIdentity, server_identity
+from ..sequences import read_positions
 
 
 class Snapshot:

@@ -22,10 +22,10 @@ import psycopg
 from psycopg import sql
 from psycopg.abc import Buffer
 
-from . import journal, waits
-from .catalog import Name
-from .endpoints import Endpoint, connect
-from .errors import (
+from .. import journal, waits
+from ..catalog import Name
+from ..endpoints import Endpoint, connect
+from ..errors import (
     ConnectionFailed,
     CopyFailed,
     PgferryError,
@@ -34,8 +34,8 @@ from .errors import (
     first_line,
     from_server,
 )
-from .plan import TablePlan
-from .source import Snapshot
+from ..plan import TablePlan
+from .snapshot import Snapshot
 
 #: Progress is reported every this many bytes of a table.
 PROGRESS_EVERY = 1 << 20
