@@ -174,5 +174,5 @@ def test_marked_replaces_the_mark_and_a_copy_s_tag() -> None:
     assert swapped.marked(None, line) == line
     assert swapped.marked('{"pgferry": 1, "kind": "backup"}', line) == line
     assert swapped.marked(f"ours\n\n{swapped.MARK} from old", line) == f"ours\n{line}"
-    assert swapped.Use(0, 0, '{"pgferry": 1}').refreshed is not None
-    assert swapped.Use(0, 0, "a team's note").refreshed is None
+    assert swapped.Use(0, '{"pgferry": 1}').refreshed is not None
+    assert swapped.Use(0, "a team's note").refreshed is None

@@ -1,9 +1,8 @@
 -- What the connected database shows of its use, to tell production from a QA
--- copy: its size, its client sessions other than pgferry's own (a session of
+-- copy: its client sessions other than pgferry's own (a session of
 -- another role counts even where this role sees no more than its pid), and
 -- its comment, where pgferry marks a database it has refreshed.
-SELECT pg_catalog.pg_database_size(d.oid) AS size,
-       (SELECT count(*)
+SELECT (SELECT count(*)
         FROM pg_catalog.pg_stat_activity a
         WHERE a.datid = d.oid
           AND a.pid <> pg_catalog.pg_backend_pid()
