@@ -129,6 +129,13 @@ class PgferryError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def reworded(self, message: str, hint: str | None = None) -> PgferryError:
+        """A copy of this error (same class, exit code and fields) saying *message*
+        with *hint*: an error is never changed once raised."""
+        new = copy.copy(self)
+        new.args, new.message, new.hint = (message,), message, hint
+        return new
+
     def with_hint(self, *more: str) -> PgferryError:
         """A copy of this error (same class, exit code and fields) whose hint goes on
         with *more*: an error is never changed once raised."""

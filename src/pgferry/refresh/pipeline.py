@@ -16,7 +16,6 @@ After a failure, :attr:`Refresh.report` holds the report so far.
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -38,11 +37,12 @@ from ..errors import (
     from_server,
     interruption,
 )
-from ..integrity import NOT_VALID_IN_PRODUCTION, ForeignKeyCheck, check_insert, orphan_check
+from ..integrity import check_insert
 from ..plan import Plan, build_plan, empty_selection
 from ..schema.push import PushResult, push
 from ..sequences import fix_sequences
 from . import aside as asidemod
+from . import putback
 from .aside import LoadMode
 from .options import MigrateOptions, Strategy
 from .outcome import CountCheck, MigrateReport
@@ -298,7 +298,7 @@ class Refresh:
     def plan(self, tconn: psycopg.Connection[Any]) -> None:
         """Read both catalogs and plan the copy; the report starts here."""
         with self.step("plan"):
-            skipped = _skipped(self._restored, self.log)
+            skipped = putback.skipped(self._restored, self.log)
             if self.options.push_schema:  # what the push would do, here; it runs after backup
                 self._preview = self._push(dry_run=True)
             self._src_cat = self.snap.catalog()
@@ -364,7 +364,7 @@ class Refresh:
                         "pass --no-backup to migrate without one ([migrate] backup = false)"
                     )
                 said = f"no backup of QA could be taken, so nothing was written: {exc.message}"
-                raise _reworded(exc, said, hint) from exc
+                raise exc.reworded(said, hint) from exc
         self.log.note(f"backup {made.name} ({made.method}) at {made.location}")
         self.report_.backup = made
 
@@ -460,8 +460,8 @@ class Refresh:
                 connect=lambda: connect(self.target, autocommit=True),
                 jobs=self.options.jobs,
             )
-            _record_put_back(report, put_back, self.log)
-            report.not_valid_in_production = _kept_not_valid(
+            putback.record(report, put_back, self.log)
+            report.not_valid_in_production = putback.kept_not_valid(
                 tconn, self._as_production, self.dst_cat, put_back
             )
         if report.not_valid_in_production:
@@ -679,55 +679,6 @@ class Refresh:
     @property
     def plan_(self) -> Plan:
         return self.report_.plan
-
-
-def _reworded(exc: PgferryError, message: str, hint: str | None) -> PgferryError:
-    """A copy of *exc* (same class, exit code and fields) saying *message*: the error
-    raised is never changed afterwards."""
-    new = copy.copy(exc)
-    new.args, new.message, new.hint = (message,), message, hint
-    return new
-
-
-def _record_put_back(report: MigrateReport, put_back: journal.RestoreResult, log: RunLog) -> None:
-    """What came back, what is left NOT VALID or skipped, and whether QA is mid-refresh:
-    in the report of a stopped run as much as of a finished one."""
-    report.put_back = len(put_back.restored)
-    log.note(f"put back {len(put_back.restored)} objects")
-    report.not_validated = [(f"{e.table}.{e.name}", why) for e, why in put_back.not_validated]
-    report.journal_skipped += _skipped(put_back, log)
-    if put_back.unfinished:
-        last = put_back.unfinished[-1].describe()
-        report.mid_refresh = f"QA is mid-refresh: {last}; {journal.MID_REFRESH_HINT}"
-
-
-def _skipped(result: journal.RestoreResult, log: RunLog) -> list[tuple[str, str]]:
-    """Journal entries that no longer apply, said in the log and kept in the report with
-    the statement that set them up (the journal's history)."""
-    out = []
-    for e, why in result.skipped:
-        what = f"{e.kind} {e.table}.{e.name}"
-        log.note(f"journal: {what} {why}")
-        out.append((what, f"{why}; its definition was: {e.definition}"))
-    return out
-
-
-def _kept_not_valid(
-    tconn: psycopg.Connection[Any],
-    fks: Sequence[Constraint],
-    dst_cat: Catalog,
-    put_back: journal.RestoreResult,
-) -> list[ForeignKeyCheck]:
-    """The keys QA holds NOT VALID as production does, each with its orphans counted
-    (production's rows: information, not a failure).  A partitioned table's key comes
-    back validated (PostgreSQL before 18 has no NOT VALID there) or not at all."""
-    failed = {(e.table, e.name) for e, _ in put_back.not_validated}
-    return [
-        orphan_check(tconn, fk, NOT_VALID_IN_PRODUCTION)
-        for fk in fks
-        if (fk.table, fk.name) not in failed
-        and not ((t := dst_cat.table(fk.table)) is not None and t.kind is RelKind.PARTITIONED)
-    ]
 
 
 __all__ = ["STEPS", "Refresh", "Shaper"]
