@@ -169,3 +169,28 @@ def test_schema_push_puts_back_what_an_interrupted_run_set_aside_first(
     assert any("put back 1 objects" in n for n in result.notes), result.notes
     assert qa.scalar("SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == 1
     assert qa.scalar("SELECT to_regnamespace('pgferry')") is None  # the journal is gone
+
+
+@pytest.mark.parametrize("strategy", [Strategy.REFRESH, Strategy.SWAP])
+def test_a_data_run_leaves_qa_s_objects_as_they_were(
+    prod: Database, qa: Database, strategy: Strategy
+) -> None:
+    """Object for object, as pg_dump splits them: the steps (a swap's on its sibling too)
+    set keys, triggers and indexes aside and put every one back with its details."""
+    from tests.schema_support import objects
+
+    extra = """
+    CREATE INDEX child_parent ON child (parent_id);
+    COMMENT ON INDEX child_parent IS 'for the join';
+    COMMENT ON CONSTRAINT child_parent_id_fkey ON child IS 'every child has a parent';
+    CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+    CREATE TRIGGER parent_touch BEFORE UPDATE ON parent FOR EACH ROW EXECUTE FUNCTION touch();
+    """
+    _pair(prod, qa)
+    for db in (prod, qa):
+        db.execute(extra)
+    before = objects(qa)
+    report = execute(_refresh(prod, qa, Steps(), strategy=strategy))
+    assert report.ok
+    assert objects(qa) == before
+    assert qa.execute("SELECT id, name FROM parent ORDER BY id") == [(1, "ann"), (2, "bob")]
