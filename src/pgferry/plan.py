@@ -9,7 +9,7 @@ every problem found.  Nothing is written until a plan has no blocking problem.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
@@ -78,6 +78,11 @@ class TablePlan:
     row_filter: sql.Composable | None = None
     #: what the filter keeps, for the plan and the report
     filter_note: str = ""
+    #: masked columns and their kind (issue 14), for the plan and the report
+    masked: tuple[tuple[str, str], ...] = ()
+    #: applied to every COPY text row between production and QA (masking); a plan
+    #: with one reads this table as text
+    rewrite: Callable[[bytes], bytes] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +99,7 @@ class TablePlan:
             ],
             "transforms": [{"column": t.column, "note": t.note} for t in self.transforms],
             "row_filter": self.filter_note or (None if self.row_filter is None else "filtered"),
+            "masked": [{"column": c, "kind": k} for c, k in self.masked],
         }
 
 

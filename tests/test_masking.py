@@ -1,0 +1,99 @@
+"""Masking on the way from production to QA (issue 14, first part): the library's
+``masking`` shaper on real servers (production and QA on different majors)."""
+
+from __future__ import annotations
+
+import pytest
+
+import pgferry
+from pgferry.errors import ConfigError
+from pgferry.mask import Keyed
+from pgferry.mask.fakes import fake
+from pgferry.migrate import MigrateOptions, Refresh
+from pgferry.refresh.masking import masking
+from tests.pgtest import Database
+
+SCHEMA = """
+CREATE TABLE clients (id serial PRIMARY KEY, email text UNIQUE NOT NULL, phone text,
+                      note text);
+CREATE TABLE users (id serial PRIMARY KEY,
+                    client_email text NOT NULL REFERENCES clients (email), ip inet);
+"""
+ROWS = """
+INSERT INTO clients (email, phone, note) VALUES
+  ('Ann@corp.example', '+44 20 7946 0958', E'tab\\there, new\\nline, back\\\\slash, é'),
+  ('bob@corp.example', NULL, NULL),
+  (E'odd\\tname@corp.example', '0049 30 1234', '');
+INSERT INTO users (client_email, ip)
+  SELECT email, ('10.1.2.' || id)::inet FROM clients;
+"""
+KEY = Keyed(b"a-test-key-of-enough-bytes")
+RULES = {
+    "clients": {"email": "email", "phone": "digits"},
+    "public.users": {"client_email": "email", "ip": "ip"},
+}
+
+
+def _run(prod: Database, qa: Database, rules: dict[str, dict[str, str]]) -> pgferry.MigrateReport:
+    run = Refresh(
+        pgferry.parse(prod.url, role="prod"),
+        pgferry.parse(qa.url, role="qa"),
+        MigrateOptions(backup=False),
+        shapers=[masking(KEY, rules)],
+    )
+    return run.run()
+
+
+def _pair(prod: Database, qa: Database) -> None:
+    prod.execute(SCHEMA + ROWS)
+    qa.execute(SCHEMA)
+
+
+def test_masked_columns_change_joins_hold_and_the_rest_is_exact(
+    prod: Database, qa: Database
+) -> None:
+    _pair(prod, qa)
+    report = _run(prod, qa, RULES)
+    assert report.ok, report.to_dict()
+    email, digits = fake("email", KEY), fake("digits", KEY)
+    before = prod.execute("SELECT id, email, phone, note FROM clients ORDER BY id")
+    after = qa.execute("SELECT id, email, phone, note FROM clients ORDER BY id")
+    assert [(i, email(e), p and digits(p), n) for i, e, p, n in before] == after
+    assert all(b[1] != a[1] for b, a in zip(before, after, strict=True))
+    # the foreign key on the masked natural key still joins every user to its client
+    assert qa.scalar("SELECT count(*) FROM users JOIN clients ON email = client_email") == 3
+    assert qa.scalar("SELECT count(*) FROM users WHERE ip << '10.1.2.0/24'") < 3
+    # sequences are still advanced past the copied ids
+    assert qa.scalar("INSERT INTO clients (email) VALUES ('new@x') RETURNING id") == 4
+    shown = {t["target"]: t for t in report.plan.to_dict()["tables"]}
+    assert shown["public.clients"]["masked"] == [
+        {"column": "email", "kind": "email"},
+        {"column": "phone", "kind": "digits"},
+    ]
+    assert prod.scalar("SELECT email FROM clients WHERE id = 1") == "Ann@corp.example"
+
+
+def test_the_same_key_gives_the_same_qa_on_every_run(prod: Database, qa: Database) -> None:
+    _pair(prod, qa)
+    assert _run(prod, qa, RULES).ok
+    first = qa.execute("SELECT * FROM users ORDER BY id")
+    assert _run(prod, qa, RULES).ok
+    assert qa.execute("SELECT * FROM users ORDER BY id") == first
+
+
+@pytest.mark.parametrize(
+    ("rules", "says"),
+    [
+        ({"nope": {"x": "email"}}, "production does not have"),
+        ({"clients": {"nope": "email"}}, "column nope of public.clients"),
+        ({"clients": {"email": "bogus"}}, "no kind 'bogus'"),
+    ],
+)
+def test_a_rule_naming_nothing_stops_before_qa_is_written(
+    prod: Database, qa: Database, rules: dict[str, dict[str, str]], says: str
+) -> None:
+    _pair(prod, qa)
+    qa.execute("INSERT INTO clients (email) VALUES ('kept@qa')")
+    with pytest.raises(ConfigError, match=says):
+        _run(prod, qa, rules)
+    assert qa.execute("SELECT email FROM clients") == [("kept@qa",)]
