@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import pgferry
@@ -11,6 +13,7 @@ from pgferry.mask import Keyed
 from pgferry.mask.fakes import fake
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
+from tests.migrate_support import migrate_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -97,3 +100,54 @@ def test_a_rule_naming_nothing_stops_before_qa_is_written(
     with pytest.raises(ConfigError, match=says):
         _run(prod, qa, rules)
     assert qa.execute("SELECT email FROM clients") == [("kept@qa",)]
+
+
+TOML = """
+[mask]
+key_env = "QA_MASK_KEY"
+
+[mask.clients]
+email = "email"
+phone = "digits"
+
+[mask."public.users"]
+client_email = "email"
+"""
+
+
+def test_the_cli_masks_what_pgferry_toml_names(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _pair(prod, qa)
+    (tmp_path / "pgferry.toml").write_text(TOML)
+    key = "a-test-key-of-enough-bytes"
+    ran = migrate_cli(prod, qa, "--yes", "--no-report", cwd=tmp_path, env={"QA_MASK_KEY": key})
+    assert ran.code == 0, ran.stderr
+    assert key not in ran.stdout + ran.stderr
+    email = fake("email", Keyed(key.encode()))
+    assert qa.scalar("SELECT email FROM clients WHERE id = 1") == email("Ann@corp.example")
+    assert qa.scalar("SELECT count(*) FROM users JOIN clients ON email = client_email") == 3
+
+
+def test_the_cli_without_the_key_stops_naming_the_variable_and_writes_nothing(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _pair(prod, qa)
+    qa.execute("INSERT INTO clients (email) VALUES ('kept@qa')")
+    (tmp_path / "pgferry.toml").write_text(TOML)
+    ran = migrate_cli(prod, qa, "--yes", "--no-report", cwd=tmp_path)
+    assert ran.code == 2, ran.stderr
+    assert "QA_MASK_KEY" in ran.stderr and "Traceback" not in ran.stderr
+    assert qa.execute("SELECT email FROM clients") == [("kept@qa",)]
+
+
+def test_a_mask_rule_that_is_not_a_kind_name_is_a_config_error(tmp_path: Path) -> None:
+    from pgferry.config import load
+
+    path = tmp_path / "pgferry.toml"
+    path.write_text("[mask.users]\nemail = 3\n")
+    with pytest.raises(ConfigError, match=r"\[mask.users\] email must be a kind"):
+        load(path)
+    path.write_text('[mask]\nkey_env = "K"\n[mask.users]\nemail = "email"\n')
+    assert load(path).mask == (("users", (("email", "email"),)),)
+    assert load(path).mask_key_env == "K"

@@ -62,7 +62,12 @@ _KEYS: dict[str, set[str]] = {
         "lock_timeout",
     },
     "backup": {"method", "keep", "folder"},
+    # and, in [mask], one table per masked table: [mask.users] email = "email"
+    "mask": {"key_env"},
 }
+
+#: masking rules: (table, ((column, kind), ...)), as [mask] lists them
+MaskRules = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,10 @@ class Config:
     backup_method: str = defaults.BACKUP_METHOD
     backup_keep: int = defaults.BACKUP_KEEP
     backup_folder: Path = defaults.BACKUP_FOLDER
+    #: the environment variable holding the masking key ([mask] key_env)
+    mask_key_env: str = defaults.MASK_KEY_ENV
+    #: columns masked on the way to QA ([mask.TABLE] COLUMN = "KIND")
+    mask: MaskRules = ()
     path: Path | None = field(default=None)
     #: the keys the file sets, as "section.key" ("migrate.exclude")
     given: frozenset[str] = frozenset()
@@ -100,6 +109,20 @@ def _strings(section: str, key: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"pgferry.toml: [{section}] {key} must be a list of strings")
     return tuple(value)
+
+
+def _mask_rules(path: Path, body: dict[str, Any]) -> MaskRules:
+    rules = []
+    for table, columns in body.items():
+        if table == "key_env":
+            continue
+        for column, kind in columns.items():
+            if not isinstance(kind, str):
+                raise ConfigError(
+                    f'{path}: [mask.{table}] {column} must be a kind\'s name, such as "email"'
+                )
+        rules.append((table, tuple(columns.items())))
+    return tuple(rules)
 
 
 def load(path: Path | None = None) -> Config:
@@ -121,6 +144,8 @@ def load(path: Path | None = None) -> Config:
                 hint=f"known: {', '.join(f'[{s}]' for s in _KEYS)}",
             )
         unknown = set(body) - _KEYS[section]
+        if section == "mask":  # the rest are tables: checked by _mask_rules
+            unknown = {k for k in unknown if not isinstance(body[k], dict)}
         if unknown:
             raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} in [{section}]")
     src, dst, mig = data.get("source", {}), data.get("target", {}), data.get("migrate", {})
@@ -157,7 +182,13 @@ def load(path: Path | None = None) -> Config:
         env = body.get("url_env")
         if env is not None and (not isinstance(env, str) or not env):
             raise ConfigError(f"{path}: [{side}] url_env must be a variable's name")
+    mask_body = data.get("mask", {})
+    key_env = mask_body.get("key_env", defaults.MASK_KEY_ENV)
+    if not isinstance(key_env, str) or not key_env:
+        raise ConfigError(f"{path}: [mask] key_env must be a variable's name")
     return Config(
+        mask_key_env=key_env,
+        mask=_mask_rules(path, mask_body),
         backup=take,
         backup_method=method,
         backup_keep=keep,
@@ -250,6 +281,9 @@ class Settings:
     backup_method: Setting[str]
     backup_keep: Setting[int]
     backup_folder: Setting[Path]
+    #: the environment variable holding the masking key, and the masking rules
+    mask_key_env: str = defaults.MASK_KEY_ENV
+    mask: MaskRules = ()
 
     def source_endpoint(self) -> Endpoint:
         """Production, as resolved (a ConfigError when ``url_env`` names an unset variable)."""
@@ -471,4 +505,6 @@ def resolve(
         backup_folder=choose(
             "backup.folder", cfg.backup_folder, defaults.BACKUP_FOLDER, "--folder", f.backup_folder
         ),
+        mask_key_env=cfg.mask_key_env,
+        mask=cfg.mask,
     )

@@ -34,3 +34,7 @@ SOURCE_COPY = False
 def jobs() -> int:
     """Tables copied in parallel: the CPU count, at least 2."""
     return max(2, os.cpu_count() or 2)
+
+
+#: the environment variable holding the masking key ([mask] key_env)
+MASK_KEY_ENV = "PGFERRY_MASK_KEY"

@@ -10,8 +10,11 @@ import click
 from .. import config as configmod
 from .. import report
 from ..errors import ExitCode, PgferryError, RefusedError, translating
+from ..mask import Keyed
 from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts, execute
 from ..plan import Plan
+from ..refresh.masking import masking
+from ..refresh.pipeline import Shaper
 from . import render
 from .options import (
     config_option,
@@ -21,6 +24,14 @@ from .options import (
     tables_option,
 )
 from .progress import progress_for
+
+
+def _shapers(settings: configmod.Settings) -> list[Shaper]:
+    """The masking of ``[mask]``: the key is read here, before anything is written."""
+    if not settings.mask:
+        return []
+    rules = {table: dict(columns) for table, columns in settings.mask}
+    return [masking(Keyed.from_env(settings.mask_key_env), rules)]
 
 
 def _confirm(plan: Plan, dbname: str) -> bool:
@@ -218,7 +229,9 @@ def migrate_command(
     confirm = None if (yes or dry_run) else _confirm
     # outermost: the library calls the run makes leave the server's errors to it
     with translating(), progress_for(as_json=as_json) as progress:
-        run = Refresh(src, dst, options, confirm=confirm, progress=progress)
+        run = Refresh(
+            src, dst, options, confirm=confirm, progress=progress, shapers=_shapers(settings)
+        )
         try:
             result = execute(run)
         except (PgferryError, KeyboardInterrupt) as exc:  # a stopped run leaves its report
