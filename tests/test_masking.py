@@ -151,3 +151,44 @@ def test_a_mask_rule_that_is_not_a_kind_name_is_a_config_error(tmp_path: Path) -
     path.write_text('[mask]\nkey_env = "K"\n[mask.users]\nemail = "email"\n')
     assert load(path).mask == (("users", (("email", "email"),)),)
     assert load(path).mask_key_env == "K"
+
+
+def test_columns_referencing_a_masked_key_follow_it(prod: Database, qa: Database) -> None:
+    composite = """
+    CREATE TABLE accounts (region text, code text, PRIMARY KEY (region, code));
+    CREATE TABLE invoices (id int PRIMARY KEY, region text, code text,
+                           FOREIGN KEY (region, code) REFERENCES accounts);
+    CREATE TABLE notes (id int PRIMARY KEY, invoice_code text);
+    """
+    prod.execute(
+        SCHEMA + ROWS + composite + "INSERT INTO accounts VALUES ('eu', 'A-100'), ('us', 'A-100');"
+        "INSERT INTO invoices VALUES (1, 'eu', 'A-100'), (2, 'us', 'A-100');"
+        "INSERT INTO notes VALUES (1, 'A-100');"
+    )
+    qa.execute(SCHEMA + composite)
+    report = _run(prod, qa, {"clients": {"email": "email"}, "accounts": {"code": "digits"}})
+    assert report.ok, report.to_dict()
+    shown = {t["target"]: t["masked"] for t in report.plan.to_dict()["tables"]}
+    assert shown["public.users"] == [{"column": "client_email", "kind": "email"}]
+    assert shown["public.invoices"] == [{"column": "code", "kind": "digits"}]
+    assert shown["public.notes"] == []  # no key: a look-alike column is left alone
+    assert qa.scalar("SELECT count(*) FROM users JOIN clients ON email = client_email") == 3
+    assert qa.scalar("SELECT count(*) FROM invoices JOIN accounts USING (region, code)") == 2
+    assert qa.scalar("SELECT count(DISTINCT code) FROM accounts") == 1
+    assert qa.scalar("SELECT code FROM accounts LIMIT 1") != "A-100"
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"users": {"client_email": "email"}},
+        {"users": {"client_email": "email"}, "clients": {"email": "hash"}},
+    ],
+)
+def test_a_rule_that_breaks_a_foreign_key_is_refused(
+    prod: Database, qa: Database, rules: dict[str, dict[str, str]]
+) -> None:
+    _pair(prod, qa)
+    with pytest.raises(ConfigError, match="breaks foreign key users_client_email_fkey"):
+        _run(prod, qa, rules)
+    assert qa.scalar("SELECT count(*) FROM clients") == 0

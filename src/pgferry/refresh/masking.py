@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from ..catalog import Catalog, Name
+from ..catalog import Catalog, ConstraintType, Name
 from ..errors import ConfigError
 from ..mask import Keyed
 from ..mask.fakes import KINDS, fake
@@ -24,10 +24,41 @@ def _name(text: str) -> Name:
     return Name(schema if dot else "public", table)
 
 
+def _follow_keys(
+    wanted: Mapping[Name, Mapping[str, str]], source: Catalog, copied: set[Name]
+) -> dict[tuple[Name, str], str]:
+    """The rules with every column a foreign key points from a masked column added,
+    with the same kind, so the keys still join in QA; a key whose two ends would
+    be masked differently (or only its referencing end) stops the run."""
+    kinds = {(t, c): k for t, columns in wanted.items() for c, k in columns.items()}
+    keys = [c for c in source.constraints if c.type is ConstraintType.FOREIGN_KEY and c.ref_table]
+    changed = True
+    while changed:
+        changed = False
+        for fk in keys:
+            assert fk.ref_table is not None
+            for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
+                theirs = kinds.get((fk.ref_table, ref))
+                ours = kinds.get((fk.table, column))
+                if theirs is not None and ours is None and fk.table in copied:
+                    kinds[(fk.table, column)] = theirs
+                    changed = True
+                elif ours is not None and ours != theirs:
+                    said = f"masked as {theirs}" if theirs else "not masked"
+                    raise ConfigError(
+                        f"masking {fk.table}.{column} as {ours} breaks foreign key {fk.name}: "
+                        f"{fk.ref_table}.{ref}, which it references, is {said}",
+                        hint=f"mask {fk.ref_table}.{ref} as {ours} (its referencing "
+                        "columns follow it), or drop the rule",
+                    )
+    return kinds
+
+
 def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
     """A shaper masking, per table (``"public.users"`` or ``"users"``), each column
     with its kind (``{"users": {"email": "email"}}``).  A table, column or kind that
-    does not exist stops the run before anything is written."""
+    does not exist stops the run before anything is written.  Columns that reference
+    a masked column through a foreign key are masked with it."""
     wanted = {_name(table): dict(columns) for table, columns in rules.items()}
     for table, columns in wanted.items():
         for column, kind in columns.items():
@@ -54,6 +85,14 @@ def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
                     f"masking names column {missing[0]} of {table}, which is not copied",
                     hint="copied columns: " + ", ".join(tp.columns),
                 )
+        by_table: dict[Name, dict[str, str]] = {}
+        for (table, column), kind in _follow_keys(wanted, source, set(planned)).items():
+            by_table.setdefault(table, {})[column] = kind
+        for table, columns in by_table.items():
+            tp = planned[table]
+            left = [c for c in columns if c not in tp.columns]
+            if left:  # a key column QA computes itself: masking cannot reach it
+                raise ConfigError(f"cannot mask {table}.{left[0]}: it is not copied")
             fakes = {column: fake(kind, key) for column, kind in columns.items()}
             planned[table] = replace(
                 tp,
