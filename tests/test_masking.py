@@ -13,7 +13,7 @@ from pgferry.mask import Keyed
 from pgferry.mask.fakes import fake
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
-from tests.migrate_support import migrate_cli
+from tests.migrate_support import migrate_cli, run_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -192,3 +192,19 @@ def test_a_rule_that_breaks_a_foreign_key_is_refused(
     with pytest.raises(ConfigError, match="breaks foreign key users_client_email_fkey"):
         _run(prod, qa, rules)
     assert qa.scalar("SELECT count(*) FROM clients") == 0
+
+
+def test_verify_with_checksums_leaves_masked_columns_out_and_still_sees_the_rest(
+    prod: Database, qa: Database, tmp_path: Path
+) -> None:
+    _pair(prod, qa)
+    (tmp_path / "pgferry.toml").write_text(TOML)
+    env = {"QA_MASK_KEY": "a-test-key-of-enough-bytes"}
+    assert migrate_cli(prod, qa, "--yes", "--no-report", cwd=tmp_path, env=env).code == 0
+    args = ("verify", "--from", prod.url, "--to", qa.url, "--checksums")
+    ran = run_cli(*args, cwd=tmp_path)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    qa.execute("UPDATE clients SET note = 'changed in QA' WHERE id = 2")
+    ran = run_cli(*args, cwd=tmp_path)
+    assert ran.code == 1, ran.stdout + ran.stderr
+    assert "public.clients" in ran.stdout + ran.stderr

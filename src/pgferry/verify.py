@@ -11,7 +11,7 @@ Then QA's own health: sequences clear of their data, and the checks of
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +32,7 @@ from .integrity import (
     count_orphans,
 )
 from .plan import Plan, TablePlan, build_plan
+from .refresh.masking import mark_masked
 from .refresh.snapshot import Snapshot, count_rows
 from .sequences import SequenceReport, check_sequences
 
@@ -356,13 +357,19 @@ def verify(
     jobs: int = 2,
     inserts: bool = True,
     large_objects: bool = True,
+    masked: Mapping[str, Mapping[str, str]] | None = None,
 ) -> VerifyReport:
-    """Compare QA with production and check QA's health; see the module docstring."""
+    """Compare QA with production and check QA's health; see the module docstring.
+
+    *masked*: the masking rules the refresh ran with (``[mask]``); checksums leave
+    the masked columns, and those foreign keys make follow them, out."""
     with Snapshot(source) as prod, Snapshot(target) as qa:
         # the insert check writes (and rolls back) in the target: never in production
         refuse_same_database(prod.identity(), qa.identity(), target)
         prod_cat, qa_cat = prod.catalog(), qa.catalog()
         plan = build_plan(prod_cat, qa_cat, tables=tables, exclude=exclude, schemas=schemas)
+        if masked:
+            plan = mark_masked(plan, masked, prod_cat)
         report = VerifyReport(source.describe(), target.describe(), plan, checksums=checksums)
         report.mid_refresh = journal.mid_refresh(qa.conn)
         if checksums:
@@ -386,7 +393,7 @@ def verify(
             for tp in plan.tables:
                 (ns, hs), (nt, ht) = a[tp.target], b[tp.target]
                 check = TableCheck(tp.source, tp.target, ns, nt, hs, ht)
-                key = _key_of(qa_cat, tp.target, tp.columns)
+                key = _key_of(qa_cat, tp.target, _unmasked(tp))
                 if not check.ok and key:
                     found = _differences(prod.conn, qa.conn, left[tp.target], right[tp.target], key)
                     check = TableCheck(tp.source, tp.target, ns, nt, hs, ht, found)
@@ -438,12 +445,19 @@ def _sides(plan: Plan, prod: Catalog, qa: Catalog) -> tuple[dict[Name, _Side], d
     left: dict[Name, _Side] = {}
     right: dict[Name, _Side] = {}
     for tp in plan.tables:
-        src_cols = source_columns(tp, prod, qa)
-        by_name = dict(zip(tp.columns, src_cols, strict=True))
-        key = _key_of(qa, tp.target, tp.columns)
-        left[tp.target] = _Side(tp.source, tp.only, tuple(src_cols), tuple(by_name[k] for k in key))
-        right[tp.target] = _Side(tp.target, tp.only, tuple(plain(tp.columns)), tuple(plain(key)))
+        by_name = dict(zip(tp.columns, source_columns(tp, prod, qa), strict=True))
+        columns = _unmasked(tp)
+        key = _key_of(qa, tp.target, columns)
+        src_cols = tuple(by_name[c] for c in columns)
+        left[tp.target] = _Side(tp.source, tp.only, src_cols, tuple(by_name[k] for k in key))
+        right[tp.target] = _Side(tp.target, tp.only, tuple(plain(columns)), tuple(plain(key)))
     return left, right
+
+
+def _unmasked(tp: TablePlan) -> tuple[str, ...]:
+    """The columns a checksum compares: a masked column differs by design."""
+    hidden = {column for column, _ in tp.masked}
+    return tuple(c for c in tp.columns if c not in hidden)
 
 
 _INDEX_COLUMNS = re.compile(r" USING \w+ \((.*)\)$")

@@ -90,6 +90,7 @@ def verify_command(
         checksums=checksums,
         inserts=not no_insert_check,
         large_objects=settings.large_objects.value,
+        masked={table: dict(columns) for table, columns in settings.mask},
     )
     if as_json:
         render.print_json(report.to_dict())

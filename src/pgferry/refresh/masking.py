@@ -105,4 +105,17 @@ def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
     return shape
 
 
-__all__ = ["masking"]
+def mark_masked(plan: Plan, rules: Mapping[str, Mapping[str, str]], source: Catalog) -> Plan:
+    """*plan* with each table's masked columns named, foreign keys followed, and no
+    rewriting: what ``verify`` needs, without the key."""
+    wanted = {_name(table): dict(columns) for table, columns in rules.items()}
+    by_table: dict[Name, list[tuple[str, str]]] = {}
+    for (table, column), kind in _follow_keys(
+        wanted, source, {tp.source for tp in plan.tables}
+    ).items():
+        by_table.setdefault(table, []).append((column, kind))
+    tables = tuple(replace(tp, masked=tuple(by_table.get(tp.source, ()))) for tp in plan.tables)
+    return replace(plan, tables=tables)
+
+
+__all__ = ["mark_masked", "masking"]
