@@ -25,7 +25,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
         "catalog",
         (
             *("catalog", "catalog.*", "casts", "integrity", "sequences", "locks"),
-            *("largeobjects", "matviews", "waits", "config", "mask", "mask.*"),
+            *("largeobjects", "matviews", "waits", "config", "masking", "masking.*"),
         ),
     ),
     (

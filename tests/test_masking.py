@@ -9,8 +9,8 @@ import pytest
 
 import pgferry
 from pgferry.errors import ConfigError
-from pgferry.mask import Keyed
-from pgferry.mask.fakes import fake
+from pgferry.masking import Keyed
+from pgferry.masking.fakes import fake
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
 from tests.migrate_support import migrate_cli, run_cli

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgferry.mask import Keyed
-from pgferry.mask.fakes import KINDS, fake
+from pgferry.masking import Keyed
+from pgferry.masking.fakes import KINDS, fake
 
 KEY = Keyed(b"0123456789abcdef-test-key")
 OTHER = Keyed(b"0123456789abcdef-other-key")

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pgferry.errors import ConfigError, ExitCode
-from pgferry.mask import Keyed
+from pgferry.masking import Keyed
 
 KEY = Keyed(b"0123456789abcdef-test-key")
 OTHER = Keyed(b"0123456789abcdef-other-key")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgferry.mask.rewrite import escape, rewriter, unescape
+from pgferry.masking.rewrite import escape, rewriter, unescape
 
 
 @given(st.binary())

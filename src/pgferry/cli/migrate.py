@@ -10,7 +10,7 @@ import click
 from .. import config as configmod
 from .. import report
 from ..errors import ExitCode, PgferryError, RefusedError, translating
-from ..mask import Keyed
+from ..masking import Keyed
 from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts, execute
 from ..plan import Plan
 from ..refresh.masking import masking

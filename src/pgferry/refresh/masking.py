@@ -1,5 +1,5 @@
 """Masking as a plan shaper (issue 14): each masked table is read as COPY text and
-its rows pass through :func:`pgferry.mask.rewrite.rewriter` on the way to QA.
+its rows pass through :func:`pgferry.masking.rewrite.rewriter` on the way to QA.
 
 Production is only read; the masks are computed in this process from a key
 that never goes to either server, so it cannot appear in their logs.
@@ -12,9 +12,9 @@ from dataclasses import replace
 
 from ..catalog import Catalog, ConstraintType, Name
 from ..errors import ConfigError
-from ..mask import Keyed
-from ..mask.fakes import KINDS, fake
-from ..mask.rewrite import rewriter
+from ..masking import Keyed
+from ..masking.fakes import KINDS, fake
+from ..masking.rewrite import rewriter
 from ..plan import Plan
 from .pipeline import Shaper
 

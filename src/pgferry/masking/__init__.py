@@ -1,6 +1,6 @@
 """Deterministic masking (issue 14): the keyed building blocks first.
 
-Only :mod:`pgferry.mask.keyed` has landed so far; the fake kinds, the ``[mask]``
+Only :mod:`pgferry.masking.keyed` has landed so far; the fake kinds, the ``[mask]``
 rules and the COPY row rewriter build on it.
 """
 
