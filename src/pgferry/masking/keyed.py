@@ -89,28 +89,25 @@ class Keyed:
         the column unique.  *tweak* selects an independent permutation (e.g. one per
         digit count).
         """
+        return self._walk(kind, x, n, tweak, forward=True)
+
+    def unpermute(self, kind: str, y: int, n: int, tweak: bytes = b"") -> int:
+        """The inverse of :meth:`permute` (for tests and for reading masks back)."""
+        return self._walk(kind, y, n, tweak, forward=False)
+
+    def _walk(self, kind: str, x: int, n: int, tweak: bytes, *, forward: bool) -> int:
+        """The Feistel network on the smallest even bit width holding ``range(n)``,
+        cycle-walked until the result falls inside it (a few steps at most: the
+        width holds fewer than four times *n* values)."""
         if not 0 <= x < n:
             raise ValueError(f"{x} is outside range({n})")
         if n == 1:
             return 0
         half = max(1, ((n - 1).bit_length() + 1) // 2)
         key = hmac.digest(self.subkey(kind), b"permute/" + tweak, hashlib.sha256)
-        y = _feistel(key, x, half, forward=True)
-        while y >= n:  # cycle-walk: at most a few steps, since n > 4**half / 4
-            y = _feistel(key, y, half, forward=True)
-        return y
-
-    def unpermute(self, kind: str, y: int, n: int, tweak: bytes = b"") -> int:
-        """The inverse of :meth:`permute` (for tests and for reading masks back)."""
-        if not 0 <= y < n:
-            raise ValueError(f"{y} is outside range({n})")
-        if n == 1:
-            return 0
-        half = max(1, ((n - 1).bit_length() + 1) // 2)
-        key = hmac.digest(self.subkey(kind), b"permute/" + tweak, hashlib.sha256)
-        x = _feistel(key, y, half, forward=False)
+        x = _feistel(key, x, half, forward=forward)
         while x >= n:
-            x = _feistel(key, x, half, forward=False)
+            x = _feistel(key, x, half, forward=forward)
         return x
 
 
