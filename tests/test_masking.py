@@ -208,3 +208,17 @@ def test_verify_with_checksums_leaves_masked_columns_out_and_still_sees_the_rest
     ran = run_cli(*args, cwd=tmp_path)
     assert ran.code == 1, ran.stdout + ran.stderr
     assert "public.clients" in ran.stdout + ran.stderr
+
+
+def test_a_table_name_without_schema_is_found_in_any_schema_as_tables_reads_it(
+    prod: Database, qa: Database
+) -> None:
+    other = "CREATE SCHEMA app; CREATE TABLE app.people (id int PRIMARY KEY, email text);"
+    prod.execute(SCHEMA + ROWS + other + "INSERT INTO app.people VALUES (1, 'p@corp.example');")
+    qa.execute(SCHEMA + other)
+    assert _run(prod, qa, {"people": {"email": "email"}}).ok
+    assert qa.scalar("SELECT email FROM app.people") == fake("email", KEY)("p@corp.example")
+    prod.execute("CREATE TABLE people (id int PRIMARY KEY, email text);")
+    qa.execute("CREATE TABLE people (id int PRIMARY KEY, email text);")
+    with pytest.raises(ConfigError, match="several schemas: app.people, public.people"):
+        _run(prod, qa, {"people": {"email": "email"}})

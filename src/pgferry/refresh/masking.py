@@ -19,9 +19,25 @@ from ..plan import Plan
 from .pipeline import Shaper
 
 
-def _name(text: str) -> Name:
-    schema, dot, table = text.rpartition(".")
-    return Name(schema if dot else "public", table)
+def _resolve(rules: Mapping[str, Mapping[str, str]], source: Catalog) -> dict[Name, dict[str, str]]:
+    """The rules by production's table: a name without a schema is the table of that
+    name in any schema, as ``[migrate] tables`` reads it (ambiguous: an error)."""
+    out: dict[Name, dict[str, str]] = {}
+    for text, columns in rules.items():
+        schema, dot, table = text.rpartition(".")
+        found = [
+            t.name
+            for t in source.tables
+            if t.name.name == table and (not dot or t.name.schema == schema)
+        ]
+        if len(found) > 1:
+            raise ConfigError(
+                f"masking names {text}, which is a table in several schemas: "
+                + ", ".join(str(n) for n in found),
+                hint='qualify the name in pgferry.toml, e.g. [mask."' + str(found[0]) + '"]',
+            )
+        out[found[0] if found else Name(schema if dot else "public", table)] = dict(columns)
+    return out
 
 
 def _follow_keys(
@@ -59,8 +75,7 @@ def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
     with its kind (``{"users": {"email": "email"}}``).  A table, column or kind that
     does not exist stops the run before anything is written.  Columns that reference
     a masked column through a foreign key are masked with it."""
-    wanted = {_name(table): dict(columns) for table, columns in rules.items()}
-    for table, columns in wanted.items():
+    for table, columns in rules.items():
         for column, kind in columns.items():
             if kind not in KINDS:
                 raise ConfigError(
@@ -70,6 +85,7 @@ def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
 
     def shape(plan: Plan, source: Catalog, target: Catalog) -> Plan:
         planned = {tp.source: tp for tp in plan.tables}
+        wanted = _resolve(rules, source)
         for table, columns in wanted.items():
             tp = planned.get(table)
             if tp is None:
@@ -108,11 +124,9 @@ def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
 def mark_masked(plan: Plan, rules: Mapping[str, Mapping[str, str]], source: Catalog) -> Plan:
     """*plan* with each table's masked columns named, foreign keys followed, and no
     rewriting: what ``verify`` needs, without the key."""
-    wanted = {_name(table): dict(columns) for table, columns in rules.items()}
+    copied = {tp.source for tp in plan.tables}
     by_table: dict[Name, list[tuple[str, str]]] = {}
-    for (table, column), kind in _follow_keys(
-        wanted, source, {tp.source for tp in plan.tables}
-    ).items():
+    for (table, column), kind in _follow_keys(_resolve(rules, source), source, copied).items():
         by_table.setdefault(table, []).append((column, kind))
     tables = tuple(replace(tp, masked=tuple(by_table.get(tp.source, ()))) for tp in plan.tables)
     return replace(plan, tables=tables)
