@@ -220,5 +220,5 @@ def test_a_table_name_without_schema_is_found_in_any_schema_as_tables_reads_it(
     assert qa.scalar("SELECT email FROM app.people") == fake("email", KEY)("p@corp.example")
     prod.execute("CREATE TABLE people (id int PRIMARY KEY, email text);")
     qa.execute("CREATE TABLE people (id int PRIMARY KEY, email text);")
-    with pytest.raises(ConfigError, match="several schemas: app.people, public.people"):
+    with pytest.raises(ConfigError, match=r"several schemas: app\.people, public\.people"):
         _run(prod, qa, {"people": {"email": "email"}})
