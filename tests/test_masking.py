@@ -11,6 +11,7 @@ import pgferry
 from pgferry.errors import ConfigError
 from pgferry.masking import Keyed
 from pgferry.masking.fakes import fake
+from pgferry.masking.rules import Rule
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
 from tests.migrate_support import migrate_cli, run_cli
@@ -146,10 +147,10 @@ def test_a_mask_rule_that_is_not_a_kind_name_is_a_config_error(tmp_path: Path) -
 
     path = tmp_path / "pgferry.toml"
     path.write_text("[mask.users]\nemail = 3\n")
-    with pytest.raises(ConfigError, match=r"\[mask.users\] email must be a kind"):
+    with pytest.raises(ConfigError, match=r"\[mask.users\] email: must be a kind"):
         load(path)
     path.write_text('[mask]\nkey_env = "K"\n[mask.users]\nemail = "email"\n')
-    assert load(path).mask == (("users", (("email", "email"),)),)
+    assert load(path).mask == (("users", (("email", Rule("email")),)),)
     assert load(path).mask_key_env == "K"
 
 

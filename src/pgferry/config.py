@@ -43,6 +43,8 @@ from typing import Any, Generic, TypeVar
 from . import defaults
 from .endpoints import ENV_VARS, Endpoint, mask, parse, pick, unset_variable
 from .errors import ConfigError
+from .masking.rules import Rule, RuleError
+from .masking.rules import parse as parse_rule
 from .protect import refuse_protected
 from .waits import valid_timeout
 
@@ -63,11 +65,11 @@ _KEYS: dict[str, set[str]] = {
     },
     "backup": {"method", "keep", "folder"},
     # and, in [mask], one table per masked table: [mask.users] email = "email"
-    "mask": {"key_env"},
+    "mask": {"key_env", "strict"},
 }
 
-#: masking rules: (table, ((column, kind), ...)), as [mask] lists them
-MaskRules = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+#: masking rules: (table, ((column, rule), ...)), as [mask] lists them
+MaskRules = tuple[tuple[str, tuple[tuple[str, Rule], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Config:
     mask_key_env: str = defaults.MASK_KEY_ENV
     #: columns masked on the way to QA ([mask.TABLE] COLUMN = "KIND")
     mask: MaskRules = ()
+    #: every personal or new column needs a rule ([mask] strict)
+    mask_strict: bool = defaults.MASK_STRICT
     path: Path | None = field(default=None)
     #: the keys the file sets, as "section.key" ("migrate.exclude")
     given: frozenset[str] = frozenset()
@@ -114,14 +118,23 @@ def _strings(section: str, key: str, value: Any) -> tuple[str, ...]:
 def _mask_rules(path: Path, body: dict[str, Any]) -> MaskRules:
     rules = []
     for table, columns in body.items():
-        if table == "key_env":
+        if table in _KEYS["mask"]:
             continue
-        for column, kind in columns.items():
-            if not isinstance(kind, str):
-                raise ConfigError(
-                    f'{path}: [mask.{table}] {column} must be a kind\'s name, such as "email"'
+        read = []
+        for column, value in columns.items():
+            try:
+                read.append((column, parse_rule(value)))
+            except RuleError as exc:
+                nested = isinstance(value, dict) and all(
+                    isinstance(v, dict) for v in value.values()
                 )
-        rules.append((table, tuple(columns.items())))
+                raise ConfigError(
+                    f"{path}: [mask.{table}] {column}: {exc}",
+                    hint=f'a schema-qualified table is quoted: [mask."{table}.{column}"]'
+                    if nested
+                    else "see docs/masking.md for the rule kinds",
+                ) from None
+        rules.append((table, tuple(read)))
     return tuple(rules)
 
 
@@ -186,7 +199,11 @@ def load(path: Path | None = None) -> Config:
     key_env = mask_body.get("key_env", defaults.MASK_KEY_ENV)
     if not isinstance(key_env, str) or not key_env:
         raise ConfigError(f"{path}: [mask] key_env must be a variable's name")
+    strict = mask_body.get("strict", defaults.MASK_STRICT)
+    if not isinstance(strict, bool):
+        raise ConfigError(f"{path}: [mask] strict must be true or false")
     return Config(
+        mask_strict=strict,
         mask_key_env=key_env,
         mask=_mask_rules(path, mask_body),
         backup=take,
@@ -284,6 +301,7 @@ class Settings:
     #: the environment variable holding the masking key, and the masking rules
     mask_key_env: str = defaults.MASK_KEY_ENV
     mask: MaskRules = ()
+    mask_strict: bool = defaults.MASK_STRICT
 
     def source_endpoint(self) -> Endpoint:
         """Production, as resolved (a ConfigError when ``url_env`` names an unset variable)."""
@@ -366,6 +384,11 @@ class Settings:
             ("backup.folder", self.backup_folder),
         ]
         out += [(k, mask(shown(s.value)), s.origin, s.where) for k, s in named]
+        origin, where = (Origin.FILE, f"{self.path} [mask]") if self.path else (Origin.DEFAULT, "")
+        out.append(("mask.key_env", self.mask_key_env, origin, where))
+        out.append(("mask.strict", shown(self.mask_strict), origin, where))
+        for table, columns in self.mask:  # a rule's text never holds a value: see Rule
+            out += [(f"mask.{table}.{c}", str(rule), Origin.FILE, where) for c, rule in columns]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -507,4 +530,5 @@ def resolve(
         ),
         mask_key_env=cfg.mask_key_env,
         mask=cfg.mask,
+        mask_strict=cfg.mask_strict,
     )

@@ -38,3 +38,5 @@ def jobs() -> int:
 
 #: the environment variable holding the masking key ([mask] key_env)
 MASK_KEY_ENV = "PGFERRY_MASK_KEY"
+#: [mask] strict: fail closed on columns that look personal or are new, without a rule
+MASK_STRICT = False

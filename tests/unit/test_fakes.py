@@ -25,6 +25,11 @@ def test_every_kind_is_deterministic_and_key_sensitive() -> None:
         "digits": "+44 20 7946 0958",
         "uuid": "6fa459ea-ee8a-3ca4-894e-db77e160355e",
         "ip": "192.168.1.20/24",
+        "ipv4": "10.0.0.1",
+        "ipv6": "2001:db8::1",
+        "phone": "+44 20 7946 0958",
+        "iban": "GB82 WEST 1234 5698 7654 32",
+        "card": "4111 1111 1111 1111",
     }
     assert set(samples) == set(KINDS)
     for kind, value in samples.items():

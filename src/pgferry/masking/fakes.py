@@ -1,11 +1,12 @@
 """Masking kinds that need no word list: each a deterministic function of text.
 
 A kind turns one column value (as COPY's text carries it) into its mask, the
-same on every run for the same key.  Every kind here is *unique-safe*: distinct
-inputs give distinct outputs (a keyed bijection, or for ``hash`` and ``email``
+same on every run for the same key.  A *unique-safe* kind gives distinct
+outputs for distinct inputs (a keyed bijection, or for ``hash`` and ``email``
 a 128-bit keyed digest, whose collisions are not a practical concern), so a
 primary key, a unique column and every foreign key that points at it stay
-consistent when all are masked with the same kind.
+consistent when all are masked with the same kind; the others (``phone``, the
+word-list kinds) are refused on a unique column.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import codes
 from .keyed import Keyed
 
-Fake = Callable[[str], str]
+#: one column's mask: a value as COPY text in, its mask out (``None``: NULL)
+Fake = Callable[[str], str | None]
 
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
@@ -90,6 +93,11 @@ KINDS: dict[str, Kind] = {
         Kind("digits", True, _digits, "every run of digits permuted, same length"),
         Kind("uuid", True, _uuid, "a keyed permutation of all UUIDs"),
         Kind("ip", True, _ip, "a keyed permutation of all IPv4 (or IPv6) addresses"),
+        Kind("ipv4", True, _ip, "the same as ip"),
+        Kind("ipv6", True, _ip, "the same as ip"),
+        Kind("phone", False, codes.phone, "a valid number of the same region and type"),
+        Kind("iban", True, codes.iban_, "a valid IBAN of the same country and shape"),
+        Kind("card", True, codes.card, "a Luhn-valid number, same length and first digit"),
     )
 }
 

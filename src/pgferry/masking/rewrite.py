@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .fakes import Fake
 
+#: a mask reading a value and its subject's (see pgferry.masking.columns.Shift)
+Shift = Callable[[str, str | None], str | None]
+
 RowRewrite = Callable[[bytes], bytes]
 
 _ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
@@ -48,19 +51,33 @@ def escape(value: bytes) -> bytes:
 
 
 def rewriter(
-    columns: Sequence[str], fakes: Mapping[str, Fake], encoding: str = "utf-8"
+    columns: Sequence[str],
+    fakes: Mapping[str, Fake],
+    encoding: str = "utf-8",
+    shifts: Mapping[str, tuple[str, Shift]] | None = None,
 ) -> RowRewrite:
     """A function masking the fields of *fakes*' columns in one COPY text row whose
-    fields are *columns*, in order."""
+    fields are *columns*, in order.  *shifts* maps a column to its subject's column
+    and a mask that reads both (``date_shift`` with ``by``): the subject's value is
+    production's, read before any field of the row is masked."""
     at = [(columns.index(column), fake) for column, fake in fakes.items()]
+    by = [(columns.index(c), columns.index(s), f) for c, (s, f) in (shifts or {}).items()]
+
+    def field(value: str | None) -> bytes:
+        return NULL if value is None else escape(value.encode(encoding))
 
     def rewrite(row: bytes) -> bytes:
         body, end = (row[:-1], row[-1:]) if row.endswith(b"\n") else (row, b"")
         fields = body.split(b"\t")
+        if by:
+            subjects = [fields[s] for _, s, _ in by]
+            for (i, _, shift), subject in zip(by, subjects, strict=True):
+                if fields[i] != NULL:
+                    who = None if subject == NULL else unescape(subject).decode(encoding)
+                    fields[i] = field(shift(unescape(fields[i]).decode(encoding), who))
         for i, fake in at:
-            field = fields[i]
-            if field != NULL:
-                fields[i] = escape(fake(unescape(field).decode(encoding)).encode(encoding))
+            if fields[i] != NULL:
+                fields[i] = field(fake(unescape(fields[i]).decode(encoding)))
         return b"\t".join(fields) + end
 
     return rewrite

@@ -2,27 +2,78 @@
 its rows pass through :func:`pgferry.masking.rewrite.rewriter` on the way to QA.
 
 Production is only read; the masks are computed in this process from a key
-that never goes to either server, so it cannot appear in their logs.
+that never goes to either server, so it cannot appear in their logs.  ``sql``
+rules are the exception by design: they hold no secret, and production's server
+evaluates them in the COPY query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from ..catalog import Catalog, ConstraintType, Name
+from psycopg import sql
+
+from ..catalog import Catalog, Column, ConstraintType, Name
 from ..errors import ConfigError
 from ..masking import Keyed
-from ..masking.fakes import KINDS, fake
-from ..masking.rewrite import rewriter
-from ..plan import Plan
+from ..masking.columns import build, known, shifter, unique_safe
+from ..masking.fakes import KINDS, Fake
+from ..masking.rewrite import Shift, rewriter
+from ..masking.rules import Rule, RuleError, parse
+from ..plan import Plan, TablePlan, Transform
 from .pipeline import Shaper
 
+#: rules as the caller writes them: per table (``"public.users"`` or ``"users"``),
+#: per column, a :class:`Rule` or what ``[mask]`` in pgferry.toml holds
+Rules = Mapping[str, Mapping[str, Rule | str | dict[str, object]]]
 
-def _resolve(rules: Mapping[str, Mapping[str, str]], source: Catalog) -> dict[Name, dict[str, str]]:
+#: a column's rule, found by its table and name
+Found = dict[tuple[Name, str], Rule]
+
+_DATES = ("date", "timestamp", "timestamptz")
+_NUMBERS = ("int2", "int4", "int8", "numeric", "float4", "float8", "money")
+_JSON = ("json", "jsonb")
+SAFE = ("email", "hash", "digits", "uuid")
+#: the types a rule kind can mask, and how to say them
+_TYPES = {
+    "date_shift": (_DATES, "dates and timestamps"),
+    "noise": (_NUMBERS, "numbers"),
+    "json": (_JSON, "json and jsonb"),
+}
+
+
+def _read(rules: Rules) -> dict[str, dict[str, Rule]]:
+    out: dict[str, dict[str, Rule]] = {}
+    for table, columns in rules.items():
+        for column, value in columns.items():
+            try:
+                rule = parse(value)
+            except RuleError as exc:
+                raise ConfigError(f"masking {table}.{column}: {exc}") from None
+            kinds = [rule.kind, *(inner.kind for _, inner in rule.paths)]
+            for kind in kinds:
+                if not known(kind):
+                    raise ConfigError(
+                        f"masking {table}.{column}: there is no kind {kind!r}",
+                        hint="kinds: " + ", ".join(sorted(kinds_known())),
+                    )
+            out.setdefault(table, {})[column] = rule
+    return out
+
+
+def kinds_known() -> list[str]:
+    """Every kind a rule may name."""
+    return [*KINDS, "keep", "null", "fixed", "sql", "date_shift", "noise", "json"]
+
+
+def _resolve(
+    rules: Mapping[str, Mapping[str, Rule]], source: Catalog
+) -> dict[Name, dict[str, Rule]]:
     """The rules by production's table: a name without a schema is the table of that
     name in any schema, as ``[migrate] tables`` reads it (ambiguous: an error)."""
-    out: dict[Name, dict[str, str]] = {}
+    out: dict[Name, dict[str, Rule]] = {}
     for text, columns in rules.items():
         schema, dot, table = text.rpartition(".")
         found = [
@@ -41,12 +92,12 @@ def _resolve(rules: Mapping[str, Mapping[str, str]], source: Catalog) -> dict[Na
 
 
 def _follow_keys(
-    wanted: Mapping[Name, Mapping[str, str]], source: Catalog, copied: set[Name]
-) -> dict[tuple[Name, str], str]:
+    wanted: Mapping[Name, Mapping[str, Rule]], source: Catalog, copied: set[Name]
+) -> Found:
     """The rules with every column a foreign key points from a masked column added,
-    with the same kind, so the keys still join in QA; a key whose two ends would
+    with the same rule, so the keys still join in QA; a key whose two ends would
     be masked differently (or only its referencing end) stops the run."""
-    kinds = {(t, c): k for t, columns in wanted.items() for c, k in columns.items()}
+    rules = {(t, c): r for t, columns in wanted.items() for c, r in columns.items() if r.masks}
     keys = [c for c in source.constraints if c.type is ConstraintType.FOREIGN_KEY and c.ref_table]
     changed = True
     while changed:
@@ -54,10 +105,10 @@ def _follow_keys(
         for fk in keys:
             assert fk.ref_table is not None
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
-                theirs = kinds.get((fk.ref_table, ref))
-                ours = kinds.get((fk.table, column))
+                theirs = rules.get((fk.ref_table, ref))
+                ours = rules.get((fk.table, column))
                 if theirs is not None and ours is None and fk.table in copied:
-                    kinds[(fk.table, column)] = theirs
+                    rules[(fk.table, column)] = theirs
                     changed = True
                 elif ours is not None and ours != theirs:
                     said = f"masked as {theirs}" if theirs else "not masked"
@@ -67,69 +118,155 @@ def _follow_keys(
                         hint=f"mask {fk.ref_table}.{ref} as {ours} (its referencing "
                         "columns follow it), or drop the rule",
                     )
-    return kinds
+    return rules
 
 
-def masking(key: Keyed, rules: Mapping[str, Mapping[str, str]]) -> Shaper:
-    """A shaper masking, per table (``"public.users"`` or ``"users"``), each column
-    with its kind (``{"users": {"email": "email"}}``).  A table, column or kind that
-    does not exist stops the run before anything is written.  Columns that reference
-    a masked column through a foreign key are masked with it."""
-    for table, columns in rules.items():
-        for column, kind in columns.items():
-            if kind not in KINDS:
-                raise ConfigError(
-                    f"masking {table}.{column}: there is no kind {kind!r}",
-                    hint="kinds: " + ", ".join(sorted(KINDS)),
-                )
+def _unique_constraint(source: Catalog, table: Name, column: str) -> str | None:
+    """The primary key, unique constraint or unique index of *table* that *column* is
+    part of, by name; ``None`` when there is none."""
+    for c in source.constraints_of(table):
+        if c.type in (ConstraintType.PRIMARY_KEY, ConstraintType.UNIQUE) and column in c.columns:
+            return c.name
+    word = re.compile(r'(?<![\w"])' + re.escape(column) + r'(?![\w"])|"' + re.escape(column) + '"')
+    for index in source.indexes:
+        if index.table == table and index.unique:
+            columns = index.definition.partition(" USING ")[2]
+            if word.search(columns.partition(" WHERE ")[0]):
+                return index.name
+    return None
 
-    def shape(plan: Plan, source: Catalog, target: Catalog) -> Plan:
-        planned = {tp.source: tp for tp in plan.tables}
-        wanted = _resolve(rules, source)
-        for table, columns in wanted.items():
-            tp = planned.get(table)
-            if tp is None:
-                found = source.table(table) is not None
+
+def _check_fit(source: Catalog, table: Name, column: Column, rule: Rule) -> None:
+    """A rule that cannot give a value of the column's type, or that could give two
+    rows of a unique column the same value, stops the run here."""
+    base = column.base_type.name if column.base_type.schema == "pg_catalog" else ""
+    wants = _TYPES.get(rule.kind)
+    if wants is not None and base not in wants[0]:
+        raise ConfigError(
+            f"masking {table}.{column.name} ({column.type}) with {rule.kind}: "
+            f"{rule.kind} masks {wants[1]} only",
+            hint="pick a kind for this column's type: see docs/masking.md",
+        )
+    if rule.masks and not unique_safe(rule):
+        unique = _unique_constraint(source, table, column.name)
+        if unique is not None:
+            raise ConfigError(
+                f"masking {table}.{column.name} as {rule} can give two rows the same value, "
+                f"and {unique} keeps {column.name} unique",
+                hint="use a kind that keeps distinct values distinct: "
+                + ", ".join(SAFE)
+                + " (or iban, card, ip)",
+            )
+
+
+def _table_masks(
+    key: Keyed, tp: TablePlan, rules: Mapping[str, Rule]
+) -> tuple[dict[str, Fake], dict[str, tuple[str, Shift]], list[Transform]]:
+    fakes: dict[str, Fake] = {}
+    shifts: dict[str, tuple[str, Shift]] = {}
+    transforms = []
+    for column, rule in rules.items():
+        if rule.kind == "sql":
+            expression = sql.SQL("({})").format(sql.SQL(rule.value or "NULL"))
+            transforms.append(Transform(column, expression, note="masked by sql"))
+        elif rule.by is not None:
+            if rule.by not in tp.columns:
                 raise ConfigError(
-                    f"masking names {table}, which "
-                    + ("this run does not copy" if found else "production does not have"),
-                    hint="fix the table's name in the masking rules, or copy the table",
-                )
-            missing = [c for c in columns if c not in tp.columns]
-            if missing:
-                raise ConfigError(
-                    f"masking names column {missing[0]} of {table}, which is not copied",
+                    f"masking {tp.source}.{column}: by names {rule.by}, which is not copied",
                     hint="copied columns: " + ", ".join(tp.columns),
                 )
-        by_table: dict[Name, dict[str, str]] = {}
-        for (table, column), kind in _follow_keys(wanted, source, set(planned)).items():
-            by_table.setdefault(table, {})[column] = kind
-        for table, columns in by_table.items():
+            shifts[column] = (rule.by, shifter(rule, key))
+        else:
+            fakes[column] = build(rule, key)
+    return fakes, shifts, transforms
+
+
+def _checked(
+    wanted: Mapping[Name, Mapping[str, Rule]], planned: Mapping[Name, TablePlan], source: Catalog
+) -> None:
+    for table, columns in wanted.items():
+        tp = planned.get(table)
+        if tp is None:
+            found = source.table(table) is not None
+            raise ConfigError(
+                f"masking names {table}, which "
+                + ("this run does not copy" if found else "production does not have"),
+                hint="fix the table's name in the masking rules, or copy the table",
+            )
+        missing = [c for c in columns if c not in tp.columns]
+        if missing:
+            raise ConfigError(
+                f"masking names column {missing[0]} of {table}, which is not copied",
+                hint="copied columns: " + ", ".join(tp.columns),
+            )
+
+
+def found_rules(plan: Plan, rules: Rules, source: Catalog) -> Found:
+    """Every column *rules* masks in *plan*, foreign keys followed, each rule checked
+    against production's catalog: what a run masks, found without the key."""
+    planned = {tp.source: tp for tp in plan.tables}
+    wanted = _resolve(_read(rules), source)
+    _checked(wanted, planned, source)
+    found = _follow_keys(wanted, source, set(planned))
+    for (table, name), rule in found.items():
+        described = source.table(table)
+        column = next((c for c in described.columns if c.name == name), None) if described else None
+        if name not in planned[table].columns or column is None:  # a key column QA computes
+            raise ConfigError(f"cannot mask {table}.{name}: it is not copied")
+        _check_fit(source, table, column, rule)
+    return found
+
+
+def _by_table(found: Found) -> dict[Name, dict[str, Rule]]:
+    out: dict[Name, dict[str, Rule]] = {}
+    for (table, column), rule in found.items():
+        out.setdefault(table, {})[column] = rule
+    return out
+
+
+def masking(
+    key: Keyed,
+    rules: Rules,
+    *,
+    strict: Callable[[Plan, Catalog, Catalog, Found], None] | None = None,
+) -> Shaper:
+    """A shaper masking, per table (``"public.users"`` or ``"users"``), each column
+    with its rule (``{"users": {"email": "email"}}``).  A table, column or kind that
+    does not exist, or a rule that does not fit its column, stops the run before
+    anything is written.  Columns that reference a masked column through a
+    foreign key are masked with it.  *strict*, when given, is called with what
+    was found and may refuse the run (see :mod:`pgferry.refresh.strict`)."""
+    _read(rules)  # a malformed rule or unknown kind fails now, before any connection
+
+    def shape(plan: Plan, source: Catalog, target: Catalog) -> Plan:
+        found = found_rules(plan, rules, source)
+        if strict is not None:
+            strict(plan, source, target, found)
+        planned = {tp.source: tp for tp in plan.tables}
+        for table, columns in _by_table(found).items():
             tp = planned[table]
-            left = [c for c in columns if c not in tp.columns]
-            if left:  # a key column QA computes itself: masking cannot reach it
-                raise ConfigError(f"cannot mask {table}.{left[0]}: it is not copied")
-            fakes = {column: fake(kind, key) for column, kind in columns.items()}
+            fakes, shifts, transforms = _table_masks(key, tp, columns)
             planned[table] = replace(
                 tp,
                 binary=False,
-                masked=tuple(columns.items()),
-                rewrite=rewriter(tp.columns, fakes),
+                masked=tuple((c, r.kind) for c, r in columns.items()),
+                transforms=(*tp.transforms, *transforms),
+                rewrite=rewriter(tp.columns, fakes, shifts=shifts) if fakes or shifts else None,
             )
         return replace(plan, tables=tuple(planned[tp.source] for tp in plan.tables))
 
     return shape
 
 
-def mark_masked(plan: Plan, rules: Mapping[str, Mapping[str, str]], source: Catalog) -> Plan:
+def mark_masked(plan: Plan, rules: Rules, source: Catalog) -> Plan:
     """*plan* with each table's masked columns named, foreign keys followed, and no
     rewriting: what ``verify`` needs, without the key."""
-    copied = {tp.source for tp in plan.tables}
-    by_table: dict[Name, list[tuple[str, str]]] = {}
-    for (table, column), kind in _follow_keys(_resolve(rules, source), source, copied).items():
-        by_table.setdefault(table, []).append((column, kind))
-    tables = tuple(replace(tp, masked=tuple(by_table.get(tp.source, ()))) for tp in plan.tables)
+    by_table = _by_table(found_rules(plan, rules, source))
+    tables = tuple(
+        replace(tp, masked=tuple((c, r.kind) for c, r in by_table.get(tp.source, {}).items()))
+        for tp in plan.tables
+    )
     return replace(plan, tables=tables)
 
 
-__all__ = ["mark_masked", "masking"]
+__all__ = ["Found", "Rules", "found_rules", "kinds_known", "mark_masked", "masking"]
