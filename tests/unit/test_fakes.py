@@ -30,6 +30,16 @@ def test_every_kind_is_deterministic_and_key_sensitive() -> None:
         "phone": "+44 20 7946 0958",
         "iban": "GB82 WEST 1234 5698 7654 32",
         "card": "4111 1111 1111 1111",
+        "name": "Ann Smith",
+        "first_name": "Ann",
+        "last_name": "Smith",
+        "company": "Acme Trading Ltd",
+        "street": "12 High Street",
+        "city": "Leeds",
+        "country": "France",
+        "postcode": "SW1A 1AA",
+        "lorem": "called the client about the late delivery of their order",
+        "url": "https://acme.example/account/42",
     }
     assert set(samples) == set(KINDS)
     for kind, value in samples.items():

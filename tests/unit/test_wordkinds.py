@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pgferry.masking import Keyed
-from pgferry.masking.fakes import Fake
+from pgferry.masking.kind import Fake
 from pgferry.masking.wordkinds import WORD_KINDS
 from pgferry.masking.words import load
 

@@ -15,8 +15,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .fakes import KINDS, Fake
+from .fakes import KINDS
 from .keyed import Keyed
+from .kind import Fake
 from .rewrite import Shift
 from .rules import Rule, Step, steps
 

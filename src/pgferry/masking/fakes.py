@@ -1,4 +1,4 @@
-"""Masking kinds that need no word list: each a deterministic function of text.
+"""Masking kinds by name, each a deterministic function of text under the key.
 
 A kind turns one column value (as COPY's text carries it) into its mask, the
 same on every run for the same key.  A *unique-safe* kind gives distinct
@@ -14,27 +14,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from . import codes
 from .keyed import Keyed
-
-#: one column's mask: a value as COPY text in, its mask out (``None``: NULL)
-Fake = Callable[[str], str | None]
+from .kind import Fake, Kind
+from .wordkinds import WORD_KINDS
 
 _DIGIT_RUN = re.compile(r"[0-9]+")
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One masking kind: its name, whether it keeps distinct values distinct, and
-    how to build its function from a key."""
-
-    name: str
-    unique: bool
-    build: Callable[[Keyed], Fake]
-    doc: str
 
 
 def _hash(key: Keyed) -> Fake:
@@ -99,6 +85,10 @@ KINDS: dict[str, Kind] = {
         Kind("iban", True, codes.iban_, "a valid IBAN of the same country and shape"),
         Kind("card", True, codes.card, "a Luhn-valid number, same length and first digit"),
     )
+}
+KINDS |= {
+    name: Kind(name, name == "url", build, doc.partition(";")[0])
+    for name, (build, doc) in WORD_KINDS.items()
 }
 
 

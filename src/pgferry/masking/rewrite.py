@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from .fakes import Fake
+from .kind import Fake
 
 #: a mask reading a value and its subject's (see pgferry.masking.columns.Shift)
 Shift = Callable[[str, str | None], str | None]

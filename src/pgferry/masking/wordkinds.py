@@ -21,8 +21,8 @@ import re
 from collections.abc import Callable
 from itertools import accumulate
 
-from .fakes import Fake
 from .keyed import Keyed
+from .kind import Fake
 from .words import load
 
 #: a kind's function as built here: text in, text out (never NULL)

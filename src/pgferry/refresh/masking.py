@@ -19,7 +19,8 @@ from ..catalog import Catalog, Column, ConstraintType, Name
 from ..errors import ConfigError
 from ..masking import Keyed
 from ..masking.columns import build, known, shifter, unique_safe
-from ..masking.fakes import KINDS, Fake
+from ..masking.fakes import KINDS
+from ..masking.kind import Fake
 from ..masking.rewrite import Shift, rewriter
 from ..masking.rules import Rule, RuleError, parse
 from ..plan import Plan, TablePlan, Transform
