@@ -432,6 +432,16 @@ def _copy_error(
             f"copying {tp.source} into {tp.target}: {first_line(exc)}",
             hint="the production role needs SELECT, the QA role INSERT, on this table",
         )
+    if isinstance(exc, psycopg.errors.UniqueViolation) and tp.masked:
+        rules = ", ".join(f"{column} ({kind})" for column, kind in tp.masked)
+        return CopyFailed(  # the server's detail holds the (masked) value: not repeated
+            f"copying {tp.source} into {tp.target} failed: masking gave two rows the same "
+            f"value under {exc.diag.constraint_name or 'a unique index'}; masked: {rules}",
+            hint="QA keeps this table empty; mask the unique column with hash, digits or uuid "
+            "(email lower-cases first, so two values differing only in case meet), then rerun",
+            sqlstate=exc.sqlstate,
+            table=str(tp.target),
+        )
     if isinstance(exc, psycopg.Error):
         diag = exc.diag
         where = f" ({first_line(diag.context)})" if diag.context else ""
