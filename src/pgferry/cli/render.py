@@ -257,8 +257,11 @@ def migrate_summary(report: MigrateReport) -> None:
 
 def verify_table(report: VerifyReport) -> Table:
     inserts = {i.table: i for i in report.inserts}
+    masked = {m.table for m in report.masks}
+    leaking = {m.table for m in report.masks if not m.ok}
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for col in ("table", "production rows", "QA rows", "content", "new row"):
+    columns = ["table", "production rows", "QA rows", "content", "new row"]
+    for col in columns + (["masked"] if report.masks else []):
         table.add_column(col, justify="left" if col == "table" else "right")
     for t in report.tables:
         if t.source_hash is None:
@@ -273,11 +276,10 @@ def verify_table(report: VerifyReport) -> Table:
                 InsertStatus.COLLISION: "[red]collides[/]",
             }.get(ins.status, ins.status)
         rows_style = "" if t.source_rows == t.target_rows else "[red]"
-        table.add_row(
-            escape(str(t.target)),
-            str(t.source_rows),
-            f"{rows_style}{t.target_rows}",
-            content,
-            new_row,
-        )
+        cells = [escape(str(t.target)), str(t.source_rows), f"{rows_style}{t.target_rows}"]
+        cells += [content, new_row]
+        if report.masks:  # production's values found in a masked column, on a sample
+            leaks = t.target in leaking
+            cells.append("[red]leaks[/]" if leaks else "[green]ok[/]" if t.target in masked else "")
+        table.add_row(*cells)
     return table

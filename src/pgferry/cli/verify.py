@@ -155,6 +155,11 @@ def _show(report: VerifyReport) -> None:
         if i.consumed:
             consumed = escape(", ".join(str(c) for c in i.consumed))
             out.print(f"[dim]the insert check consumed one value of {consumed}[/]")
+    for mc in report.masks:
+        if not mc.ok:
+            out.print(f"[red]masked column {escape(mc.explain())}[/]")
     verdict = "[green]QA matches production[/]" if report.ok else "[red]QA does NOT match[/]"
     how = " with checksums" if report.checksums else ""
+    if report.masks:
+        how += f", {len(report.masks)} masked columns checked on a sample"
     out.print(f"{len(report.tables)} tables compared{how}: {verdict}")
