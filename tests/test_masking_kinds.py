@@ -16,6 +16,8 @@ from pgferry.errors import ConfigError, CopyFailed
 from pgferry.masking import Keyed
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
+from pgferry.refresh.masksteps import mask_steps
+from tests.migrate_support import migrate_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -183,3 +185,78 @@ def test_a_collision_in_a_unique_column_stops_naming_the_rule(prod: Database, qa
         _run(prod, qa, {"accounts": {"login": "email"}})
     assert "ann@x.org" not in str(caught.value).lower()
     assert qa.scalar("SELECT count(*) FROM accounts") == 0
+
+
+def _checked(prod: Database, qa: Database, rules: dict[str, dict[str, Any]], **kw: Any) -> Any:
+    steps = mask_steps(rules, key_env="K", environ={"K": "a-test-key-of-enough-bytes"}, **kw)
+    return Refresh(
+        pgferry.parse(prod.url, role="prod"),
+        pgferry.parse(qa.url, role="qa"),
+        MigrateOptions(backup=False, push_schema=True),
+        shapers=steps.shapers,
+        checks=steps.checks,
+    ).run()
+
+
+FITS = """
+CREATE TYPE tier AS ENUM ('free', 'pro');
+CREATE TABLE members (id int PRIMARY KEY, short varchar(10), must text NOT NULL,
+                      tier tier, code text CHECK (length(code) < 8), born date);
+"""
+
+
+@pytest.mark.parametrize(
+    ("rules", "said"),
+    [
+        ({"short": "name"}, r"members\.short as name gives \d+ characters.*varying\(10\)"),
+        ({"must": "null"}, r"members\.must as null gives NULL, and the column is NOT NULL"),
+        ({"tier": {"fixed": "gold"}}, r"members\.tier as fixed gives a value its type public\.tier refuses"),
+        ({"code": "hash"}, r"breaks check constraint members_code_check: masked code \(hash\)"),
+    ],
+)
+def test_a_sample_run_through_the_rules_names_the_constraint_a_rule_breaks(
+    prod: Database, qa: Database, rules: dict[str, Any], said: str
+) -> None:
+    prod.execute(
+        FITS + "INSERT INTO members SELECT g, 'ab', 'x', 'pro', 'c' || g, "
+        "date '2000-01-01' + g FROM generate_series(1, 20) g;"
+    )
+    qa.execute(FITS + "INSERT INTO members (id, must) VALUES (999, 'kept');")
+    with pytest.raises(ConfigError, match=said):
+        _checked(prod, qa, {"members": rules})
+    assert qa.scalar("SELECT count(*) FROM members") == 1
+
+
+def test_strict_needs_a_rule_for_every_personal_or_new_column(prod: Database, qa: Database) -> None:
+    schema = "CREATE TABLE customers (id int PRIMARY KEY, email text, plan text);"
+    prod.execute(
+        schema + "ALTER TABLE customers ADD COLUMN phone_number text;"
+        "INSERT INTO customers VALUES (1, 'a@b.org', 'pro', '+44 20 7946 0958');"
+    )
+    qa.execute(schema + "INSERT INTO customers VALUES (9, 'kept@qa', 'free');")
+    with pytest.raises(ConfigError, match=r"strict: public\.customers\.email has no masking rule"):
+        _checked(prod, qa, {}, strict=True)
+    # email covered; phone_number is new in production (QA lacks it): it needs a rule too
+    with pytest.raises(ConfigError, match=r"customers\.phone_number .*new in production"):
+        _checked(prod, qa, {"customers": {"email": "email"}}, strict=True)
+    assert qa.scalar("SELECT email FROM customers") == "kept@qa"
+    # an explicit keep covers a column; without strict nothing is asked
+    assert _checked(
+        prod, qa, {"customers": {"email": "email", "phone_number": "keep"}}, strict=True
+    ).ok
+    assert qa.scalar("SELECT phone_number FROM customers") == "+44 20 7946 0958"
+    assert qa.scalar("SELECT email FROM customers") != "a@b.org"
+
+
+def test_strict_on_the_command_line_stops_before_writing(
+    prod: Database, qa: Database, tmp_path: Any
+) -> None:
+    schema = "CREATE TABLE customers (id int PRIMARY KEY, email text, plan text);"
+    prod.execute(schema + "INSERT INTO customers VALUES (1, 'a@b.org', 'pro');")
+    qa.execute(schema + "INSERT INTO customers VALUES (9, 'kept@qa', 'free');")
+    (tmp_path / "pgferry.toml").write_text("[mask]\nstrict = true\n")
+    result = migrate_cli(prod, qa, "--yes", "--no-backup", cwd=tmp_path)
+    assert result.code == 2, result.stderr
+    assert "customers.email has no masking rule" in result.stderr
+    assert "a@b.org" not in result.stdout + result.stderr
+    assert qa.scalar("SELECT email FROM customers") == "kept@qa"

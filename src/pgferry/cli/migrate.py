@@ -10,11 +10,9 @@ import click
 from .. import config as configmod
 from .. import report
 from ..errors import ExitCode, PgferryError, RefusedError, translating
-from ..masking import Keyed
 from ..migrate import MigrateOptions, MigrateReport, Refresh, Strategy, check_counts, execute
 from ..plan import Plan
-from ..refresh.masking import masking
-from ..refresh.pipeline import Shaper
+from ..refresh.masksteps import mask_steps
 from . import render
 from .options import (
     config_option,
@@ -24,14 +22,6 @@ from .options import (
     tables_option,
 )
 from .progress import progress_for
-
-
-def _shapers(settings: configmod.Settings) -> list[Shaper]:
-    """The masking of ``[mask]``: the key is read here, before anything is written."""
-    if not settings.mask:
-        return []
-    rules = {table: dict(columns) for table, columns in settings.mask}
-    return [masking(Keyed.from_env(settings.mask_key_env), rules)]
 
 
 def _confirm(plan: Plan, dbname: str) -> bool:
@@ -229,8 +219,19 @@ def migrate_command(
     confirm = None if (yes or dry_run) else _confirm
     # outermost: the library calls the run makes leave the server's errors to it
     with translating(), progress_for(as_json=as_json) as progress:
+        masks = mask_steps(  # the key is read here, before anything is written
+            {table: dict(columns) for table, columns in settings.mask},
+            key_env=settings.mask_key_env,
+            strict=settings.mask_strict,
+        )
         run = Refresh(
-            src, dst, options, confirm=confirm, progress=progress, shapers=_shapers(settings)
+            src,
+            dst,
+            options,
+            confirm=confirm,
+            progress=progress,
+            shapers=masks.shapers,
+            checks=masks.checks,
         )
         try:
             result = execute(run)

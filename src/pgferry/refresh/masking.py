@@ -33,10 +33,17 @@ Rules = Mapping[str, Mapping[str, Rule | str | dict[str, object]]]
 #: a column's rule, found by its table and name
 Found = dict[tuple[Name, str], Rule]
 
+#: strict mode's hook: refuses a plan whose personal or new columns lack a rule
+Strict = Callable[[Plan, Catalog, Catalog, Found], None]
+
 _DATES = ("date", "timestamp", "timestamptz")
 _NUMBERS = ("int2", "int4", "int8", "numeric", "float4", "float8", "money")
 _JSON = ("json", "jsonb")
 SAFE = ("email", "hash", "digits", "uuid")
+#: the kinds that need no key
+UNKEYED = ("keep", "null", "fixed", "sql")
+#: what the unkeyed kinds are built with: they never read it
+_UNUSED = Keyed(b"unkeyed kinds never read this")
 #: the types a rule kind can mask, and how to say them
 _TYPES = {
     "date_shift": (_DATES, "dates and timestamps"),
@@ -90,6 +97,11 @@ def _resolve(
             )
         out[found[0] if found else Name(schema if dot else "public", table)] = dict(columns)
     return out
+
+
+def resolved(rules: Rules, source: Catalog) -> dict[Name, dict[str, Rule]]:
+    """*rules* read and keyed by production's tables (``keep`` rules included)."""
+    return _resolve(_read(rules), source)
 
 
 def _follow_keys(
@@ -161,12 +173,14 @@ def _check_fit(source: Catalog, table: Name, column: Column, rule: Rule) -> None
 
 
 def _table_masks(
-    key: Keyed, tp: TablePlan, rules: Mapping[str, Rule]
+    key: Keyed | None, tp: TablePlan, rules: Mapping[str, Rule]
 ) -> tuple[dict[str, Fake], dict[str, tuple[str, Shift]], list[Transform]]:
     fakes: dict[str, Fake] = {}
     shifts: dict[str, tuple[str, Shift]] = {}
     transforms = []
     for column, rule in rules.items():
+        if key is None and rule.kind not in UNKEYED:
+            raise ConfigError(f"masking {tp.source}.{column} as {rule.kind} needs the masking key")
         if rule.kind == "sql":
             expression = sql.SQL("({})").format(sql.SQL(rule.value or "NULL"))
             transforms.append(Transform(column, expression, note="masked by sql"))
@@ -176,9 +190,10 @@ def _table_masks(
                     f"masking {tp.source}.{column}: by names {rule.by}, which is not copied",
                     hint="copied columns: " + ", ".join(tp.columns),
                 )
+            assert key is not None
             shifts[column] = (rule.by, shifter(rule, key))
         else:
-            fakes[column] = build(rule, key)
+            fakes[column] = build(rule, key or _UNUSED)
     return fakes, shifts, transforms
 
 
@@ -194,11 +209,13 @@ def _checked(
                 + ("this run does not copy" if found else "production does not have"),
                 hint="fix the table's name in the masking rules, or copy the table",
             )
-        missing = [c for c in columns if c not in tp.columns]
+        described = source.table(table)
+        have = {c.name for c in described.columns} if described else set(tp.columns)
+        missing = [c for c in columns if c not in have]
         if missing:
             raise ConfigError(
-                f"masking names column {missing[0]} of {table}, which is not copied",
-                hint="copied columns: " + ", ".join(tp.columns),
+                f"masking names column {missing[0]} of {table}, which production does not have",
+                hint="its columns: " + ", ".join(sorted(have)),
             )
 
 
@@ -209,11 +226,14 @@ def found_rules(plan: Plan, rules: Rules, source: Catalog) -> Found:
     wanted = _resolve(_read(rules), source)
     _checked(wanted, planned, source)
     found = _follow_keys(wanted, source, set(planned))
-    for (table, name), rule in found.items():
+    for (table, name), rule in list(found.items()):
         described = source.table(table)
         column = next((c for c in described.columns if c.name == name), None) if described else None
-        if name not in planned[table].columns or column is None:  # a key column QA computes
-            raise ConfigError(f"cannot mask {table}.{name}: it is not copied")
+        if name not in planned[table].columns or column is None:
+            # not copied: generated (QA computes it), or not yet in QA (a schema push
+            # adds it and the plan made after the push masks it): no value to mask here
+            del found[(table, name)]
+            continue
         _check_fit(source, table, column, rule)
     return found
 
@@ -225,8 +245,14 @@ def _by_table(found: Found) -> dict[Name, dict[str, Rule]]:
     return out
 
 
+def needs_key(rules: Rules) -> bool:
+    """Whether any of *rules* is keyed (all but keep, null, fixed and sql are)."""
+    read = _read(rules)
+    return any(r.kind not in UNKEYED for columns in read.values() for r in columns.values())
+
+
 def masking(
-    key: Keyed,
+    key: Keyed | None,
     rules: Rules,
     *,
     strict: Callable[[Plan, Catalog, Catalog, Found], None] | None = None,
@@ -270,4 +296,14 @@ def mark_masked(plan: Plan, rules: Rules, source: Catalog) -> Plan:
     return replace(plan, tables=tables)
 
 
-__all__ = ["Found", "Rules", "found_rules", "kinds_known", "mark_masked", "masking"]
+__all__ = [
+    "Found",
+    "Rules",
+    "Strict",
+    "found_rules",
+    "kinds_known",
+    "mark_masked",
+    "masking",
+    "needs_key",
+    "resolved",
+]

@@ -82,6 +82,8 @@ _WAITING = "set QA's tables aside, empty them or put them back"
 
 #: changes a plan before it runs: (plan, production's catalog, QA's) -> plan
 Shaper = Callable[[Plan, Catalog, Catalog], Plan]
+#: a check of the plan on production's snapshot session (see Refresh.checks)
+Check = Callable[[psycopg.Connection[Any], Plan, Catalog], None]
 
 
 class Refresh:
@@ -100,11 +102,15 @@ class Refresh:
         confirm: Callable[[Plan, str], bool] | None = None,
         progress: Progress | None = None,
         shapers: Sequence[Shaper] = (),
+        checks: Sequence[Check] = (),
     ) -> None:
         self.options = options or MigrateOptions()
         #: applied in order to every plan made (masking adds column transforms, subsetting
         #: row filters): the other steps run what the plan says
         self.shapers = list(shapers)
+        #: run on production's snapshot session once the plan is made, before QA is
+        #: written (masking's sample of rows through the rules): they raise to refuse
+        self.checks = list(checks)
         self.source = source
         self.target = replace(target, lock_timeout=self.options.lock_timeout)  # waits bounded
         self.confirm = confirm
@@ -307,6 +313,8 @@ class Refresh:
             if (empty := self._empty_selection(plan)) is not None:
                 raise empty
             plan, self._filtered = with_rls_problems(plan, self.snap, self.src_cat)
+            for check in self.checks:
+                check(self.snap.conn, plan, self.src_cat)
             self.report = MigrateReport(
                 source=self.source.describe(),
                 target=self.target.describe(),
@@ -681,4 +689,4 @@ class Refresh:
         return self.report_.plan
 
 
-__all__ = ["STEPS", "Refresh", "Shaper"]
+__all__ = ["STEPS", "Check", "Refresh", "Shaper"]

@@ -176,7 +176,9 @@ def truncate(
         ) from None
 
 
-def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
+def copy_sql(tp: TablePlan, *, limit: int | None = None) -> tuple[sql.Composed, sql.Composed]:
+    """The COPY statements that read *tp* from production and write it into QA;
+    *limit*: read only that many rows (masking's sample check)."""
     fmt = sql.SQL("binary" if tp.binary else "text")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
     casts = {c.column: c for c in tp.casts}
@@ -191,6 +193,8 @@ def _copy_sql(tp: TablePlan) -> tuple[sql.Composed, sql.Composed]:
     )
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
     where = sql.SQL("") if tp.row_filter is None else sql.SQL(" WHERE ") + tp.row_filter
+    if limit is not None:
+        where += sql.SQL(" LIMIT {}").format(sql.Literal(limit))
     out = sql.SQL("COPY (SELECT {read} FROM {only}{t}{where}) TO STDOUT (FORMAT {fmt})").format(
         read=read, only=only, t=tp.source.ident, where=where, fmt=fmt
     )
@@ -311,7 +315,7 @@ def copy_table(
     analyses it, so statistics are ready for validating foreign keys and for
     the application.
     """
-    out_sql, in_sql = _copy_sql(tp)
+    out_sql, in_sql = copy_sql(tp)
     started = time.monotonic()
     progress.started(tp)
     if any(c.checked_first for c in tp.casts):  # trailing blanks the server would cut quietly

@@ -1,0 +1,60 @@
+"""``[mask] strict = true``: masking fails closed (issue 14, point 4).
+
+Before anything is written, every copied column needs a rule (an explicit
+``keep`` counts) when either
+
+- its name and type say it holds personal data (:func:`pgferry.pii.names.match`,
+  the same judgement ``pgferry pii scan`` prints as "name looks like ..."), or
+- production has it and QA does not yet: a column added after the rules were
+  last brought up to date, which nobody has looked at.
+
+Columns that foreign keys make follow a masked column count as covered.
+"""
+
+from __future__ import annotations
+
+from ..catalog import Catalog, Generated, Name
+from ..errors import ConfigError
+from ..pii.names import match
+from ..plan import Plan
+from .masking import Found, Rules, Strict, resolved
+
+
+def strict_check(rules: Rules) -> Strict:
+    """The strict hook for :func:`pgferry.refresh.masking.masking`."""
+
+    def check(plan: Plan, source: Catalog, target: Catalog, found: Found) -> None:
+        named = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
+        covered = named | set(found)
+        uncovered: list[tuple[Name, str, str]] = []
+        for tp in plan.tables:
+            table = source.table(tp.source)
+            if table is None:
+                continue
+            qa = target.table(tp.target)
+            theirs = {c.name for c in qa.columns} if qa is not None else None
+            for column in table.columns:
+                if (tp.source, column.name) in covered or column.generated is not Generated.NONE:
+                    continue
+                if theirs is not None and column.name not in theirs:  # a push will copy it
+                    uncovered.append(
+                        (tp.source, column.name, "it is new in production (QA lacks it)")
+                    )
+                elif column.name not in tp.columns:
+                    continue
+                elif (m := match(tp.source.name, column.name, column.base_type.name)) is not None:
+                    uncovered.append((tp.source, column.name, f"its {m.pattern}"))
+        if uncovered:
+            first, name, why = uncovered[0]
+            more = f" (and {len(uncovered) - 1} more)" if len(uncovered) > 1 else ""
+            listed = ", ".join(f"{t}.{c}" for t, c, _ in uncovered[:8])
+            raise ConfigError(
+                f"[mask] strict: {first}.{name} has no masking rule, and {why}{more}: {listed}",
+                hint=f'add a rule for each under [mask."{first}"], or {name} = "keep" to copy '
+                "it as it is; pgferry pii scan prints rules to paste. QA was not written",
+            )
+
+    return check
+
+
+__all__ = ["strict_check"]
