@@ -26,13 +26,15 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
         (
             *("catalog", "catalog.*", "casts", "integrity", "sequences", "locks"),
             *("largeobjects", "matviews", "waits", "config", "masking", "masking.*"),
+            # pii scan's pure parts, which strict masking reads
+            *("pii.names", "pii.values", "pii.toml"),
         ),
     ),
     (
         "plan",
         (
             *("plan", "schema", "schema.*", "details", "journal", "swapped"),
-            *("preflight", "backup", "restore", "sequencefix"),
+            *("preflight", "backup", "restore", "sequencefix", "pii", "pii.scanner"),
         ),
     ),
     ("run", ("refresh", "refresh.*", "swap", "migrate")),
