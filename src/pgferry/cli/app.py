@@ -11,6 +11,7 @@ from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
 from .migrate import migrate_command
+from .pii import pii_group
 from .preflight import preflight_command
 from .schema import schema_group
 from .sequences import sequences
@@ -46,3 +47,4 @@ cli.add_command(backups_command)
 cli.add_command(rollback_command)
 cli.add_command(preflight_command)
 cli.add_command(config_group)
+cli.add_command(pii_group)
