@@ -26,6 +26,8 @@ COMMANDS = {
     "init": "run_init",
     "demo": "run_demo",
     "config show": "resolve_settings",
+    "mask check": "check_masks",
+    "mask preview": "preview_masks",
 }
 
 #: every public name has a docstring now

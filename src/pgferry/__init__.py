@@ -89,6 +89,8 @@ from .migrate import migrate as run_migrate
 from .preflight import PreflightReport, Scope
 from .preflight import preflight as run_preflight
 from .refresh.aside import LoadMode
+from .refresh.maskreview import preview as preview_masks
+from .refresh.maskreview import review as check_masks
 from .refresh.options import Strategy
 from .restore import rollback
 from .schema import SchemaDiff, diff
@@ -149,6 +151,7 @@ __all__ = [
     "VerifyReport",
     "__version__",
     "check_counts",
+    "check_masks",
     "check_sequences",
     "connect",
     "diagnose",
@@ -162,6 +165,7 @@ __all__ = [
     "migrate_swap",
     "parse",
     "plan_push",
+    "preview_masks",
     "push",
     "read_catalog",
     "resolve",
