@@ -16,7 +16,7 @@ from pgferry.catalog import Name
 from pgferry.pii import Scan, scan
 from tests.conftest import corpus_path
 from tests.migrate_support import run_cli
-from tests.pgtest import Database, Server
+from tests.pgtest import IN_CI, SHARED, Database, Server
 
 N = 40
 #: names and data a person would recognise, so a leak is easy to spot: every value of
@@ -280,7 +280,37 @@ def test_a_table_the_role_may_not_read_is_scanned_by_name(
     assert by["trail", "email"].note == unread  # no USAGE on the schema either
 
 
-# -- a corpus -------------------------------------------------------------------------------
+# -- the app data set and a corpus -----------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_app_data_set_personal_columns_are_found(prod_server: Server) -> None:
+    """../shared/datasets at 1%: the columns issue 14's benchmark masks, and no others."""
+    schema, data = SHARED / "datasets" / "app_schema.sql", SHARED / "datasets" / "app_data.sql"
+    if not data.exists():
+        msg = f"{data} is absent: the shared data sets live beside the project checkout"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+    def build(db: Database) -> None:  # as tests/test_migrate_corpora.py builds it
+        db.psql("-f", str(schema))
+        db.psql("-v", "scale=0.01", "-f", str(data))
+
+    db = prod_server.from_template("migrate-app-1pct", build, hint="app")
+    result = scan(pgferry.parse(db.url, role="prod"))
+    assert _found(result) == {
+        ("public.clients", "name"): "company",
+        ("public.clients", "email"): "email",
+        ("public.clients", "phone"): "phone",
+        ("public.users", "email"): "email",
+        ("public.users", "passwordHash"): "fixed",
+        ("public.orders", "notes"): "lorem",
+    }
+    by = {(f.table.name, f.column): f for f in result.findings}
+    assert str(by["users", "email"].shares[0]) == "email: 200/200 sampled values are emails"
+    assert str(by["clients", "phone"].shares[0]) == "phone: 0/20 sampled values are phone numbers"
+
 
 PAGILA = {
     ("actor", "first_name"): "first_name",

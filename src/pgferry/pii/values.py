@@ -33,6 +33,13 @@ def is_email(value: str) -> bool:
     return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
 
 
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_interface(value.strip()).ip
+    except ValueError:
+        return None
+
+
 #: regions a phone number without a leading + is tried under
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN")
 _PHONE = re.compile(r"\+?[0-9 ().-]{6,24}")
@@ -76,13 +83,6 @@ def is_iban(value: str) -> bool:
     """An IBAN with its country's length and a valid check (``stdnum.iban``)."""
     value = value.strip()
     return 15 <= len(value) <= 42 and value[:2].isalpha() and iban.is_valid(value)
-
-
-def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_interface(value.strip()).ip
-    except ValueError:
-        return None
 
 
 def is_ipv4(value: str) -> bool:
