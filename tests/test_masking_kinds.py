@@ -210,7 +210,10 @@ CREATE TABLE members (id int PRIMARY KEY, short varchar(10), must text NOT NULL,
     [
         ({"short": "name"}, r"members\.short as name gives \d+ characters.*varying\(10\)"),
         ({"must": "null"}, r"members\.must as null gives NULL, and the column is NOT NULL"),
-        ({"tier": {"fixed": "gold"}}, r"members\.tier as fixed gives a value its type public\.tier refuses"),
+        (
+            {"tier": {"fixed": "gold"}},
+            r"members\.tier as fixed gives a value its type public\.tier refuses",
+        ),
         ({"code": "hash"}, r"breaks check constraint members_code_check: masked code \(hash\)"),
     ],
 )
@@ -260,3 +263,23 @@ def test_strict_on_the_command_line_stops_before_writing(
     assert "customers.email has no masking rule" in result.stderr
     assert "a@b.org" not in result.stdout + result.stderr
     assert qa.scalar("SELECT email FROM customers") == "kept@qa"
+
+
+def test_the_cli_and_the_report_list_each_masked_column_and_its_rule(
+    prod: Database, qa: Database, tmp_path: Any
+) -> None:
+    schema = "CREATE TABLE customers (id int PRIMARY KEY, email text, secret text);"
+    prod.execute(schema + "INSERT INTO customers VALUES (1, 'a@b.org', 'hunter2');")
+    qa.execute(schema)
+    (tmp_path / "pgferry.toml").write_text(
+        '[mask.customers]\nemail = "email"\nsecret = { fixed = "x-redacted-x" }\n'
+    )
+    env = {"PGFERRY_MASK_KEY": "a-test-key-of-enough-bytes"}
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(tmp_path / "r"), cwd=tmp_path, env=env)
+    assert ran.code == 0, ran.stderr
+    shown = ran.stdout + ran.stderr
+    assert "masked in public.customers: email (email), secret (fixed)" in shown
+    written = "".join(p.read_text() for p in (tmp_path / "r").iterdir())
+    assert "## Masked columns" in written and "`secret` (fixed)" in written
+    for value in ("a@b.org", "hunter2", "x-redacted-x", "a-test-key-of-enough-bytes"):
+        assert value not in shown + written

@@ -153,6 +153,13 @@ def markdown(report: MigrateReport) -> str:
             f"{c.source_rows if c else ''} | {c.target_rows if c else ''} | "
             f"{'yes' if c and c.ok else 'NO'} |"
         )
+    masked = [(tp.target, tp.masked) for tp in report.plan.tables if tp.masked]
+    if masked:  # each column and its rule's kind: never a value
+        lines += ["", "## Masked columns", ""]
+        lines += [
+            f"- `{table}`: " + ", ".join(f"`{c}` ({kind})" for c, kind in columns)
+            for table, columns in masked
+        ]
     if report.sequences is not None:
         lines += [
             "",

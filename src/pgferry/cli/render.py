@@ -179,6 +179,10 @@ def migrate_summary(report: MigrateReport) -> None:
     if report.schema_pushed:
         verb = "would first run" if report.dry_run else "schema push ran"
         out.print(f"{verb} {len(report.schema_pushed)} schema statement(s) (pgferry schema push)")
+    for tp in plan.tables:
+        if tp.masked:  # the rule's kind per column, never a value
+            rules = ", ".join(f"{c} ({kind})" for c, kind in tp.masked)
+            out.print(f"masked in {tp.target}: {rules}", markup=False)
     if report.dry_run:
         out.print(plan_table(plan))
         out.print(
