@@ -10,6 +10,7 @@ from .config import config_group
 from .demo import demo_command
 from .doctor import doctor_command
 from .init import init_command
+from .masking import mask_group
 from .migrate import migrate_command
 from .pii import pii_group
 from .preflight import preflight_command
@@ -48,3 +49,4 @@ cli.add_command(rollback_command)
 cli.add_command(preflight_command)
 cli.add_command(config_group)
 cli.add_command(pii_group)
+cli.add_command(mask_group)
