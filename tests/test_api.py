@@ -28,6 +28,7 @@ COMMANDS = {
     "config show": "resolve_settings",
     "mask check": "check_masks",
     "mask preview": "preview_masks",
+    "pii scan": "scan_pii",
 }
 
 #: every public name has a docstring now

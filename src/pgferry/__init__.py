@@ -86,6 +86,7 @@ from .integrity import ForeignKeyStatus, InsertStatus
 from .migrate import MigrateOptions, MigrateReport, Refresh, VerificationFailed, check_counts
 from .migrate import execute as execute_refresh
 from .migrate import migrate as run_migrate
+from .pii import scan as scan_pii
 from .preflight import PreflightReport, Scope
 from .preflight import preflight as run_preflight
 from .refresh.aside import LoadMode
@@ -177,5 +178,6 @@ __all__ = [
     "run_migrate",
     "run_preflight",
     "run_verify",
+    "scan_pii",
     "schema_diff",
 ]
