@@ -283,3 +283,30 @@ def test_the_cli_and_the_report_list_each_masked_column_and_its_rule(
     assert "## Masked columns" in written and "`secret` (fixed)" in written
     for value in ("a@b.org", "hunter2", "x-redacted-x", "a-test-key-of-enough-bytes"):
         assert value not in shown + written
+
+
+PARTITIONED = """
+CREATE TABLE accounts (id int PRIMARY KEY, email text UNIQUE NOT NULL);
+CREATE TABLE events (id int, at date, email text REFERENCES accounts (email), note text,
+                     PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+"""
+
+
+def test_rules_and_foreign_keys_of_a_partitioned_table_reach_its_partitions(
+    prod: Database, qa: Database
+) -> None:
+    prod.execute(
+        PARTITIONED + "INSERT INTO accounts SELECT g, 'p' || g || '@corp.example' "
+        "FROM generate_series(1, 10) g;"
+        "INSERT INTO events SELECT g, date '2023-06-01' + 40 * g, 'p' || g || '@corp.example', "
+        "'note ' || g FROM generate_series(1, 10) g;"
+    )
+    qa.execute(PARTITIONED)
+    report = _run(prod, qa, {"accounts": {"email": "email"}, "events": {"note": "lorem"}})
+    assert report.ok, report.to_dict()
+    assert qa.scalar("SELECT count(*) FROM events JOIN accounts USING (email)") == 10
+    assert qa.scalar("SELECT count(*) FROM events WHERE email LIKE '%corp.example'") == 0
+    assert qa.scalar("SELECT count(*) FROM events WHERE note LIKE 'note %'") == 0
+    assert qa.scalar("SELECT count(*) FROM events_2023") > 0

@@ -111,6 +111,11 @@ def _follow_keys(
     with the same rule, so the keys still join in QA; a key whose two ends would
     be masked differently (or only its referencing end) stops the run."""
     rules = {(t, c): r for t, columns in wanted.items() for c, r in columns.items() if r.masks}
+    for table, columns in wanted.items():  # a partitioned table's rules reach its partitions
+        for leaf in leaves(source, table, copied):
+            for c, r in columns.items():
+                if r.masks:
+                    rules.setdefault((leaf, c), r)
     keys = [c for c in source.constraints if c.type is ConstraintType.FOREIGN_KEY and c.ref_table]
     changed = True
     while changed:
@@ -119,24 +124,42 @@ def _follow_keys(
             assert fk.ref_table is not None
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
                 theirs = rules.get((fk.ref_table, ref))
-                ours = rules.get((fk.table, column))
-                if theirs is not None and ours is None and fk.table in copied:
-                    rules[(fk.table, column)] = theirs
-                    changed = True
-                elif ours is not None and ours != theirs:
-                    said = f"masked as {theirs}" if theirs else "not masked"
-                    raise ConfigError(
-                        f"masking {fk.table}.{column} as {ours} breaks foreign key {fk.name}: "
-                        f"{fk.ref_table}.{ref}, which it references, is {said}",
-                        hint=f"mask {fk.ref_table}.{ref} as {ours} (its referencing "
-                        "columns follow it), or drop the rule",
-                    )
+                for table in (fk.table, *leaves(source, fk.table, copied)):
+                    ours = rules.get((table, column))
+                    if theirs is not None and ours is None and table in copied:
+                        rules[(table, column)] = theirs
+                        changed = True
+                    elif ours is not None and ours != theirs:
+                        said = f"masked as {theirs}" if theirs else "not masked"
+                        raise ConfigError(
+                            f"masking {table}.{column} as {ours} breaks foreign key {fk.name}: "
+                            f"{fk.ref_table}.{ref}, which it references, is {said}",
+                            hint=f"mask {fk.ref_table}.{ref} as {ours} (its referencing "
+                            "columns follow it), or drop the rule",
+                        )
     return rules
+
+
+def leaves(source: Catalog, table: Name, copied: set[Name]) -> list[Name]:
+    """The copied tables below partitioned (or inheritance parent) *table*: its rows
+    are stored there, and its rules and foreign keys apply to them."""
+    if table in copied:
+        return []
+    below = [t.name for t in source.tables if table in t.parents]
+    out = []
+    for name in below:
+        out += [name] if name in copied else leaves(source, name, copied)
+    return out
 
 
 def _unique_constraint(source: Catalog, table: Name, column: str) -> str | None:
     """The primary key, unique constraint or unique index of *table* that *column* is
     part of, by name; ``None`` when there is none."""
+    described = source.table(table)
+    for parent in described.parents if described else ():  # a partitioned parent's keys
+        found = _unique_constraint(source, parent, column)
+        if found is not None:
+            return found
     for c in source.constraints_of(table):
         if c.type in (ConstraintType.PRIMARY_KEY, ConstraintType.UNIQUE) and column in c.columns:
             return c.name
@@ -202,6 +225,9 @@ def _checked(
 ) -> None:
     for table, columns in wanted.items():
         tp = planned.get(table)
+        below = leaves(source, table, set(planned))
+        if tp is None and below:
+            tp = planned[below[0]]
         if tp is None:
             found = source.table(table) is not None
             raise ConfigError(
@@ -227,6 +253,9 @@ def found_rules(plan: Plan, rules: Rules, source: Catalog) -> Found:
     _checked(wanted, planned, source)
     found = _follow_keys(wanted, source, set(planned))
     for (table, name), rule in list(found.items()):
+        if table not in planned:  # a partitioned parent: its partitions carry the rule
+            del found[(table, name)]
+            continue
         described = source.table(table)
         column = next((c for c in described.columns if c.name == name), None) if described else None
         if name not in planned[table].columns or column is None:
