@@ -310,3 +310,17 @@ def test_rules_and_foreign_keys_of_a_partitioned_table_reach_its_partitions(
     assert qa.scalar("SELECT count(*) FROM events WHERE email LIKE '%corp.example'") == 0
     assert qa.scalar("SELECT count(*) FROM events WHERE note LIKE 'note %'") == 0
     assert qa.scalar("SELECT count(*) FROM events_2023") > 0
+
+
+def test_a_hundred_thousand_distinct_emails_mask_without_a_collision(
+    prod: Database, qa: Database
+) -> None:
+    schema = "CREATE TABLE logins (id int PRIMARY KEY, email text UNIQUE NOT NULL);"
+    prod.execute(
+        schema + "INSERT INTO logins SELECT g, 'person' || g || '@corp.example' "
+        "FROM generate_series(1, 100000) g;"
+    )
+    qa.execute(schema)
+    assert _run(prod, qa, {"logins": {"email": "email"}}).ok
+    assert qa.scalar("SELECT count(DISTINCT email) FROM logins") == 100000
+    assert qa.scalar("SELECT count(*) FROM logins WHERE email LIKE '%corp.example'") == 0
