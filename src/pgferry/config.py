@@ -43,7 +43,7 @@ from typing import Any, Generic, TypeVar
 from . import defaults
 from .endpoints import ENV_VARS, Endpoint, mask, parse, pick, unset_variable
 from .errors import ConfigError
-from .masking.rules import Rule, RuleError
+from .masking.rules import Rule
 from .masking.rules import parse as parse_rule
 from .protect import refuse_protected
 from .waits import valid_timeout
@@ -124,7 +124,7 @@ def _mask_rules(path: Path, body: dict[str, Any]) -> MaskRules:
         for column, value in columns.items():
             try:
                 read.append((column, parse_rule(value)))
-            except RuleError as exc:
+            except ConfigError as exc:
                 nested = isinstance(value, dict) and all(
                     isinstance(v, dict) for v in value.values()
                 )

@@ -12,10 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import iban, luhn
 
+from pgferry.errors import ConfigError
 from pgferry.masking import Keyed
 from pgferry.masking.columns import build, shifter, unique_safe
 from pgferry.masking.fakes import fake
-from pgferry.masking.rules import Rule, RuleError, parse, steps
+from pgferry.masking.rules import Rule, parse, steps
 
 KEY = Keyed(b"0123456789abcdef-rules-key")
 OTHER = Keyed(b"0123456789abcdef-other-key")
@@ -51,7 +52,7 @@ def test_rules_read_from_strings_and_tables() -> None:
     ],
 )
 def test_malformed_rules_say_what_they_should_be(value: object) -> None:
-    with pytest.raises(RuleError):
+    with pytest.raises(ConfigError):
         parse(value)
 
 

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
+
 #: kinds that take a setting, written as a table: { KIND = SETTING }
 SETTINGS = ("fixed", "sql", "date_shift", "noise", "json")
 
@@ -30,10 +32,6 @@ DEFAULT_NOISE = 0.1
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
 _SPAN = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
-
-
-class RuleError(ValueError):
-    """A rule whose shape is wrong; the message says what it should be."""
 
 
 @dataclass(frozen=True)
@@ -79,23 +77,24 @@ class Rule:
 
 
 def parse(value: Any) -> Rule:
-    """The rule *value* (a TOML string or table) says; :class:`RuleError` if malformed."""
+    """The rule *value* (a TOML string or table) says; a
+    :class:`~pgferry.errors.ConfigError` if it is malformed."""
     if isinstance(value, Rule):
         return value
     if isinstance(value, str):
         if value in ("date_shift", "noise"):  # their default settings
             return parse({value: DEFAULT_SPAN if value == "date_shift" else DEFAULT_NOISE})
         if value in ("fixed", "sql", "json"):
-            raise RuleError(f"{value} needs a setting, e.g. {{ {value} = ... }}")
+            raise ConfigError(f"{value} needs a setting, e.g. {{ {value} = ... }}")
         return Rule(value)
     if not isinstance(value, dict):
-        raise RuleError(
+        raise ConfigError(
             'must be a kind\'s name, such as "email", or a table such as { fixed = "x" }'
         )
     kinds = [k for k in value if k in SETTINGS]
     extra = sorted(set(value) - set(SETTINGS) - {"by"})
     if len(kinds) != 1 or extra:
-        raise RuleError(
+        raise ConfigError(
             "a rule table names one kind of "
             + ", ".join(SETTINGS)
             + (f" (not {extra[0]!r})" if extra else "")
@@ -104,25 +103,25 @@ def parse(value: Any) -> Rule:
     setting = value[kind]
     by = value.get("by")
     if by is not None and (kind != "date_shift" or not isinstance(by, str) or not by):
-        raise RuleError("by names a column, and only for date_shift")
+        raise ConfigError("by names a column, and only for date_shift")
     if kind == "json":
         return _json(setting)
     if kind == "fixed":
         if isinstance(setting, bool) or not isinstance(setting, str | int | float):
-            raise RuleError("fixed takes a string or a number")
+            raise ConfigError("fixed takes a string or a number")
         return Rule("fixed", str(setting))
     if kind == "sql":
         if not isinstance(setting, str) or not setting.strip():
-            raise RuleError("sql takes an SQL expression over the row, as a string")
+            raise ConfigError("sql takes an SQL expression over the row, as a string")
         return Rule("sql", setting)
     if kind == "noise":
         share = _share(setting)
         return Rule("noise", repr(share))
     span = _SPAN.match(setting) if isinstance(setting, str) else None
     if span is None:
-        raise RuleError('date_shift takes a span such as "30 days" (seconds to weeks)')
+        raise ConfigError('date_shift takes a span such as "30 days" (seconds to weeks)')
     if int(span.group(1)) == 0:
-        raise RuleError("a date_shift of 0 leaves every date as it is: use keep")
+        raise ConfigError("a date_shift of 0 leaves every date as it is: use keep")
     return Rule("date_shift", setting.strip(), by=by)
 
 
@@ -131,26 +130,26 @@ def _share(setting: Any) -> float:
         try:
             setting = float(setting.strip()[:-1]) / 100
         except ValueError:
-            raise RuleError('noise takes a share such as 0.1 or "10%"') from None
+            raise ConfigError('noise takes a share such as 0.1 or "10%"') from None
     if isinstance(setting, bool) or not isinstance(setting, int | float):
-        raise RuleError('noise takes a share such as 0.1 or "10%"')
+        raise ConfigError('noise takes a share such as 0.1 or "10%"')
     if not 0 < setting < 1:
-        raise RuleError("noise takes a share between 0 and 1 (0.1 is up to 10% either way)")
+        raise ConfigError("noise takes a share between 0 and 1 (0.1 is up to 10% either way)")
     return float(setting)
 
 
 def _json(setting: Any) -> Rule:
     if not isinstance(setting, dict) or not setting:
-        raise RuleError('json takes rules by path, e.g. { json = { "$.phone" = "phone" } }')
+        raise ConfigError('json takes rules by path, e.g. { json = { "$.phone" = "phone" } }')
     paths = []
     for path, rule in setting.items():
         try:
             steps(path)
             inner = parse(rule)
-        except RuleError as exc:
-            raise RuleError(f"json path {path!r}: {exc}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"json path {path!r}: {exc}") from None
         if inner.kind in ("json", "sql") or inner.by:
-            raise RuleError(f"json path {path!r}: a path takes a value's kind, not {inner.kind}")
+            raise ConfigError(f"json path {path!r}: a path takes a value's kind, not {inner.kind}")
         paths.append((path, inner))
     return Rule("json", paths=tuple(paths))
 
@@ -164,13 +163,13 @@ Step = str | int | None
 def steps(path: str) -> tuple[Step, ...]:
     """``$.a.b[*].c`` as ``("a", "b", None, "c")``; ``$["odd key"]`` and ``[0]`` too."""
     if not path.startswith("$"):
-        raise RuleError('a json path starts with $, e.g. "$.address.street"')
+        raise ConfigError('a json path starts with $, e.g. "$.address.street"')
     out: list[Step] = []
     at = 1
     while at < len(path):
         match = _STEP.match(path, at)
         if match is None:
-            raise RuleError(f"cannot read the path at {path[at:]!r}")
+            raise ConfigError(f"cannot read the path at {path[at:]!r}")
         key, index, quoted = match.groups()
         if key is not None:
             out.append(key)
@@ -182,8 +181,8 @@ def steps(path: str) -> tuple[Step, ...]:
             out.append(None)
         at = match.end()
     if not out:
-        raise RuleError("a json path names a value inside the document, e.g. $.email")
+        raise ConfigError("a json path names a value inside the document, e.g. $.email")
     return tuple(out)
 
 
-__all__ = ["DEFAULT_SPAN", "Rule", "RuleError", "Step", "parse", "steps"]
+__all__ = ["DEFAULT_SPAN", "Rule", "Step", "parse", "steps"]

@@ -22,7 +22,7 @@ from ..masking.columns import build, known, shifter, unique_safe
 from ..masking.fakes import KINDS
 from ..masking.kind import Fake
 from ..masking.rewrite import Shift, rewriter
-from ..masking.rules import Rule, RuleError, parse
+from ..masking.rules import Rule, parse
 from ..plan import Plan, TablePlan, Transform
 from .pipeline import Shaper
 
@@ -58,7 +58,7 @@ def _read(rules: Rules) -> dict[str, dict[str, Rule]]:
         for column, value in columns.items():
             try:
                 rule = parse(value)
-            except RuleError as exc:
+            except ConfigError as exc:
                 raise ConfigError(f"masking {table}.{column}: {exc}") from None
             kinds = [rule.kind, *(inner.kind for _, inner in rule.paths)]
             for kind in kinds:
