@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 import pgferry
-from pgferry import backup as backupmod
 from pgferry.errors import ExitCode
-from pgferry.restore import rollback
+from pgferry.safety import backup as backupmod
+from pgferry.safety.restore import rollback
 from tests.backup_support import SCHEMA, build_app, damage, databases_named, state
 from tests.migrate_support import (
     give_database_to,
@@ -214,7 +214,7 @@ def test_an_interrupted_backup_is_listed_as_incomplete_and_removed_by_retention(
 def test_a_swap_stopped_before_tagging_the_old_qa_leaves_a_usable_backup(
     qa: Database, tmp_path: Path
 ) -> None:
-    from pgferry import databases
+    from pgferry.safety import databases
 
     build_app(qa)
     before = state(qa)
@@ -231,7 +231,7 @@ def test_a_swap_stopped_before_tagging_the_old_qa_leaves_a_usable_backup(
 def test_an_interrupted_backup_of_a_long_named_qa_is_found_too(
     qa_server: Server, tmp_path: Path
 ) -> None:
-    from pgferry import databases
+    from pgferry.safety import databases
 
     long = "qa_" + "x" * 56  # 59 bytes: every copy's name is cut and carries a hash
     qa_server.admin.execute(f'CREATE DATABASE "{long}"')

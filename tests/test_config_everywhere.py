@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from pgferry import backup as backupmod
 from pgferry import config, defaults
 from pgferry.errors import ConfigError, ExitCode
 from pgferry.migrate import MigrateOptions
-from pgferry.preflight import Scope
+from pgferry.safety import backup as backupmod
+from pgferry.safety.preflight import Scope
 from tests.migrate_support import Ran, run_cli
 from tests.pgtest import SUPERUSER_PASSWORD, Database
 

@@ -23,7 +23,7 @@ import pytest
 from psycopg import sql
 
 import pgferry
-from pgferry import backup as backupmod
+from pgferry.safety import backup as backupmod
 from tests.migrate_support import (
     copying,
     foreign_keys,

@@ -52,8 +52,6 @@ Errors are :class:`PgferryError` subclasses with the exit code the CLI uses
 :class:`DatabaseError`, never as a raw psycopg error.
 """
 
-from .backup import Backup, BackupMethod, list_backups
-from .backup import backup as run_backup
 from .catalog import Catalog, read_catalog
 from .config import Flags, Settings
 from .config import resolve as resolve_settings
@@ -87,13 +85,15 @@ from .migrate import MigrateOptions, MigrateReport, Refresh, VerificationFailed,
 from .migrate import execute as execute_refresh
 from .migrate import migrate as run_migrate
 from .pii import scan as scan_pii
-from .preflight import PreflightReport, Scope
-from .preflight import preflight as run_preflight
 from .refresh.aside import LoadMode
 from .refresh.maskreview import preview as preview_masks
 from .refresh.maskreview import review as check_masks
 from .refresh.options import Strategy
-from .restore import rollback
+from .safety.backup import Backup, BackupMethod, list_backups
+from .safety.backup import backup as run_backup
+from .safety.preflight import PreflightReport, Scope
+from .safety.preflight import preflight as run_preflight
+from .safety.restore import rollback
 from .schema import SchemaDiff, diff
 from .schema.compare import schema_diff
 from .schema.push import PushPlan, PushResult, plan_push, push

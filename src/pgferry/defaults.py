@@ -1,7 +1,7 @@
 """Every default a setting of pgferry's has, in one place.
 
 :mod:`pgferry.config` resolves each setting as flag, then environment, then
-``pgferry.toml``, then the value here; :mod:`pgferry.backup` and
+``pgferry.toml``, then the value here; :mod:`pgferry.safety.backup` and
 :mod:`pgferry.waits` take theirs from here too, so a default cannot differ
 between a command, the config file and the library
 (:class:`pgferry.migrate.MigrateOptions` too).

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .backup import DEFAULT_FOLDER as BACKUP_DIR
 from .config import DEFAULT_PATH
 from .errors import RefusedError
 from .report import DEFAULT_DIR
+from .safety.backup import DEFAULT_FOLDER as BACKUP_DIR
 
 _SOURCE_NAMES = ("PROD_DATABASE_URL", "PRODUCTION_DATABASE_URL", "SOURCE_DATABASE_URL")
 _TARGET_NAMES = ("QA_DATABASE_URL", "STAGING_DATABASE_URL", "TARGET_DATABASE_URL", "DATABASE_URL")

@@ -19,9 +19,10 @@ from typing import Any
 
 import psycopg
 
-from . import databases, queries
+from . import queries
 from .endpoints import Endpoint, connect
 from .errors import ConnectionFailed, RefusedError
+from .safety import databases
 
 
 def key(dbname: str) -> int:

@@ -31,9 +31,7 @@ from dataclasses import replace
 
 from psycopg import conninfo as pgconninfo
 
-from . import backup as backupmod
-from . import databases, runlock, swapped
-from .databases import Conn, DatabaseInfo
+from . import runlock, swapped
 from .endpoints import Endpoint
 from .errors import PrivilegeError, translating
 from .plan import Plan
@@ -41,6 +39,9 @@ from .refresh.options import MigrateOptions, Strategy
 from .refresh.outcome import MigrateReport, check_counts
 from .refresh.pipeline import Refresh
 from .refresh.streams import Progress
+from .safety import backup as backupmod
+from .safety import databases
+from .safety.databases import Conn, DatabaseInfo
 
 
 def on_database(endpoint: Endpoint, dbname: str) -> Endpoint:

@@ -39,7 +39,7 @@ from .errors import RefusedError
 
 #: how every mark line begins (the rest says from where and when)
 MARK = "pgferry refreshed this database"
-#: how the comments of the copies pgferry makes begin (see pgferry.databases.tag)
+#: how the comments of the copies pgferry makes begin (see pgferry.safety.databases.tag)
 _TAG = '{"pgferry"'
 #: the target may hold this much more than the source before it counts as a sign
 SLACK_BYTES = 1024 * 1024

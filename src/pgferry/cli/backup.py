@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from .. import backup as backupmod
 from .. import config as configmod
 from .. import endpoints
 from ..errors import RefusedError
-from ..restore import rollback
+from ..safety import backup as backupmod
+from ..safety.restore import rollback
 from . import render
 from .options import config_option, json_option
 

@@ -9,7 +9,7 @@ import click
 from .. import config as configmod
 from ..errors import ExitCode
 from ..migrate import Strategy
-from ..preflight import Scope, preflight
+from ..safety.preflight import Scope, preflight
 from . import render
 from .options import (
     config_option,

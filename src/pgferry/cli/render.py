@@ -10,13 +10,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..backup import Backup
 from ..endpoints import mask
 from ..integrity import InsertStatus
 from ..migrate import MigrateReport
 from ..plan import Plan
-from ..preflight import Mark, PreflightReport
 from ..report import checklist
+from ..safety.backup import Backup
+from ..safety.preflight import Mark, PreflightReport
 from ..sequences import SequenceReport, SequenceState, Status
 from ..verify import VerifyReport
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .. import defaults
-from ..backup import BackupMethod
+from ..safety.backup import BackupMethod
 
 
 class Strategy(StrEnum):
@@ -36,7 +36,7 @@ class MigrateOptions:
     verify: bool = True
     #: run ``schema push`` (additive) before planning, so that a drifted QA is brought level
     push_schema: bool = defaults.PUSH_SCHEMA
-    #: back QA up before the first write (see :mod:`pgferry.backup`)
+    #: back QA up before the first write (see :mod:`pgferry.safety.backup`)
     backup: bool = defaults.BACKUP
     backup_method: BackupMethod = BackupMethod.AUTO  # defaults.BACKUP_METHOD
     backup_folder: Path | None = None

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import backup as backupmod
 from .. import largeobjects, matviews
 from ..catalog import Name
 from ..errors import VerificationFailed as VerificationFailed  # defined in pgferry.errors
 from ..integrity import ForeignKeyCheck, InsertCheck
 from ..plan import Plan
+from ..safety import backup as backupmod
 from ..sequences import SequenceReport
 from .aside import LoadMode
 from .streams import TableResult

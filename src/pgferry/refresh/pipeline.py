@@ -25,8 +25,7 @@ from typing import Any
 
 import psycopg
 
-from .. import backup as backupmod
-from .. import details, journal, largeobjects, matviews, preflight, runlock, swapped, waits
+from .. import details, journal, largeobjects, matviews, runlock, swapped, waits
 from ..catalog import Catalog, Constraint, Index, Name, RelKind, read_catalog
 from ..endpoints import Endpoint, connect
 from ..errors import (
@@ -39,6 +38,8 @@ from ..errors import (
 )
 from ..integrity import check_insert
 from ..plan import Plan, build_plan, empty_selection
+from ..safety import backup as backupmod
+from ..safety import preflight
 from ..schema.push import PushResult, push
 from ..sequences import fix_sequences
 from . import aside as asidemod

@@ -29,9 +29,9 @@ from typing import Any
 
 import psycopg
 
-from .. import databases
 from ..endpoints import Endpoint
 from ..errors import ConnectionFailed, first_line
+from ..safety import databases
 from .archive import Archive, Entry
 
 Conn = psycopg.Connection[Any]

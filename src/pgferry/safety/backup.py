@@ -35,12 +35,13 @@ from typing import Any
 import psycopg
 from psycopg import conninfo as pgconninfo
 
-from . import clienttools, databases, defaults, queries
+from .. import clienttools, defaults, queries
+from ..endpoints import Endpoint, connect, mask
+from ..errors import BackupError as BackupError  # defined in pgferry.errors, kept here too
+from ..errors import ConfigError, PgferryError, PrivilegeError, first_line, translating
+from ..protect import refuse_protected
+from . import databases
 from .databases import Conn, DatabaseInfo
-from .endpoints import Endpoint, connect, mask
-from .errors import BackupError as BackupError  # defined in pgferry.errors, kept here too
-from .errors import ConfigError, PgferryError, PrivilegeError, first_line, translating
-from .protect import refuse_protected
 
 DEFAULT_FOLDER = defaults.BACKUP_FOLDER
 DEFAULT_KEEP = defaults.BACKUP_KEEP

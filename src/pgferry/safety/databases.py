@@ -23,10 +23,10 @@ import psycopg
 from psycopg import conninfo as pgconninfo
 from psycopg import sql
 
-from . import queries
-from .endpoints import Endpoint, connect
-from .errors import ConfigError, ConnectionFailed, PrivilegeError, first_line
-from .errors import SessionsOpen as SessionsOpen  # defined in pgferry.errors, kept here too
+from .. import queries
+from ..endpoints import Endpoint, connect
+from ..errors import ConfigError, ConnectionFailed, PrivilegeError, first_line
+from ..errors import SessionsOpen as SessionsOpen  # defined in pgferry.errors, kept here too
 
 Conn = psycopg.Connection[Any]
 
@@ -419,3 +419,31 @@ def valid_name(name: str, what: str = "database name") -> str:
             hint="pass a shorter --name",
         )
     return name
+
+
+__all__ = [
+    "MAINTENANCE_DATABASES",
+    "SESSION_GRACE_SECONDS",
+    "Conn",
+    "DatabaseInfo",
+    "Session",
+    "SessionsOpen",
+    "carry_properties",
+    "clear_sessions",
+    "connect_maintenance",
+    "create_copy",
+    "create_empty",
+    "derived_name",
+    "drop",
+    "info",
+    "maintenance",
+    "maintenance_session",
+    "rename_all",
+    "row_changes",
+    "sessions",
+    "tag",
+    "tagged",
+    "terminate",
+    "untagged",
+    "valid_name",
+]

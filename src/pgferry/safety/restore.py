@@ -1,4 +1,4 @@
-"""Rolling QA back: :func:`rollback`, on the backups :mod:`pgferry.backup` made.
+"""Rolling QA back: :func:`rollback`, on the backups :mod:`pgferry.safety.backup` made.
 
 From a database copy (a template backup, or the database a swap replaced) or
 from a dump archive, into a new database renamed into place in one
@@ -20,7 +20,11 @@ from typing import Any
 
 from psycopg import sql
 
-from . import clienttools, databases, queries, runlock
+from .. import clienttools, queries, runlock
+from ..endpoints import Endpoint, connect, mask
+from ..errors import PgferryError, PrivilegeError, translating
+from ..protect import refuse_protected
+from . import databases
 from .backup import (
     DEFAULT_FOLDER,
     Backup,
@@ -34,9 +38,6 @@ from .backup import (
     suitable_tool,
 )
 from .databases import Conn, DatabaseInfo
-from .endpoints import Endpoint, connect, mask
-from .errors import PgferryError, PrivilegeError, translating
-from .protect import refuse_protected
 
 _ALONE = "rollback replaces the whole database, which needs it alone for a moment"
 

@@ -18,11 +18,10 @@ from typing import Any
 
 import psycopg
 
-from . import backup as backupmod
-from . import clienttools, databases, journal, queries
-from .catalog import Catalog, Name, read_catalog
-from .endpoints import Endpoint, connect
-from .errors import (
+from .. import clienttools, journal, queries
+from ..catalog import Catalog, Name, read_catalog
+from ..endpoints import Endpoint, connect
+from ..errors import (
     ConfigError,
     ConnectionFailed,
     PgferryError,
@@ -31,8 +30,10 @@ from .errors import (
     SessionsOpen,
     translating,
 )
-from .plan import Plan, build_plan, empty_selection
-from .schema import SchemaDiff, diff
+from ..plan import Plan, build_plan, empty_selection
+from ..schema import SchemaDiff, diff
+from . import backup as backupmod
+from . import databases
 
 #: What the estimate assumes a refresh moves per second, counting tables with their
 #: indexes: bench/migrate_bench.py moved 697 MB in 7.9 s (superuser) to 11.0 s (owner)
