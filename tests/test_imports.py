@@ -20,7 +20,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: the flow, bottom up: endpoints -> catalog -> plan -> run -> verify -> report -> ui
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "defaults", "queries", "urls", "embedded", "clienttools")),
-    ("endpoints", ("endpoints", "identity", "protect", "databases", "runlock")),
+    (
+        "endpoints",
+        ("endpoints", "identity", "protect", "safety", "safety.databases", "databases", "runlock"),
+    ),
     (
         "catalog",
         (
@@ -34,7 +37,10 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
         "plan",
         (
             *("plan", "schema", "schema.*", "details", "journal", "swapped"),
-            *("preflight", "backup", "restore", "sequencefix", "pii", "pii.scanner"),
+            *("safety.preflight", "safety.backup", "safety.restore", "sequencefix"),
+            *("pii", "pii.scanner"),
+            # the old names of the safety modules, kept for existing imports
+            *("preflight", "backup", "restore"),
         ),
     ),
     ("run", ("refresh", "refresh.*", "swap", "migrate")),
@@ -124,3 +130,22 @@ def test_a_planted_upward_import_is_caught() -> None:
     planted["migrate"] = {*planted["migrate"], "catalog.reader"}
     with pytest.raises(graphlib.CycleError):
         list(graphlib.TopologicalSorter(planted).static_order())
+
+
+def test_the_old_names_of_the_safety_modules_still_import_the_same_objects() -> None:
+    import pgferry
+    from pgferry import backup, databases, preflight, restore
+    from pgferry.safety import backup as new_backup
+    from pgferry.safety import databases as new_databases
+    from pgferry.safety import preflight as new_preflight
+    from pgferry.safety import restore as new_restore
+
+    for old, new in (
+        (backup, new_backup),
+        (databases, new_databases),
+        (preflight, new_preflight),
+        (restore, new_restore),
+    ):
+        assert old.__all__ == new.__all__
+        assert all(getattr(old, name) is getattr(new, name) for name in new.__all__)
+    assert pgferry.run_backup is backup.backup and pgferry.rollback is restore.rollback
