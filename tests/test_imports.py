@@ -44,7 +44,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("run", ("refresh", "refresh.*", "swap", "migrate")),
-    ("verify", ("verify",)),
+    ("verify", ("verify", "verify.*")),
     ("report", ("report", "init", "doctor", "doctor.*")),
     ("ui", ("", "__main__", "cli", "cli.*", "demo", "demo.*")),
 ]
