@@ -53,7 +53,7 @@ def test_mask_check_names_a_rule_that_does_not_fit(prod: Database, tmp_path: Pat
     prod.execute(SCHEMA)
     cases = {
         '[mask.clients]\nemail = "name"\n': "can give two rows the same value",
-        '[mask.users]\nnickname = "company"\n': "nickname as company gives",
+        '[mask.users]\nnickname = "hash"\n': "nickname as hash gives 32 characters",
         '[mask.clients]\nnope = "email"\n': "column nope of public.clients, which production",
         '[mask.clients]\nemail = "emali"\n': "there is no kind 'emali'",
     }

@@ -208,7 +208,7 @@ CREATE TABLE members (id int PRIMARY KEY, short varchar(10), must text NOT NULL,
 @pytest.mark.parametrize(
     ("rules", "said"),
     [
-        ({"short": "name"}, r"members\.short as name gives \d+ characters.*varying\(10\)"),
+        ({"short": "hash"}, r"members\.short as hash gives 32 characters.*varying\(10\)"),
         ({"must": "null"}, r"members\.must as null gives NULL, and the column is NOT NULL"),
         (
             {"tier": {"fixed": "gold"}},
@@ -324,3 +324,31 @@ def test_a_hundred_thousand_distinct_emails_mask_without_a_collision(
     assert _run(prod, qa, {"logins": {"email": "email"}}).ok
     assert qa.scalar("SELECT count(DISTINCT email) FROM logins") == 100000
     assert qa.scalar("SELECT count(*) FROM logins WHERE email LIKE '%corp.example'") == 0
+
+
+def test_a_kind_that_is_not_unique_safe_is_cut_to_the_columns_length(
+    prod: Database, qa: Database
+) -> None:
+    schema = "CREATE TABLE staff (id int PRIMARY KEY, first varchar(4), company varchar(6));"
+    prod.execute(
+        schema + "INSERT INTO staff SELECT g, 'Ann', 'Acme' FROM generate_series(1, 30) g;"
+    )
+    qa.execute(schema)
+    steps = mask_steps(
+        {"staff": {"first": "first_name", "company": "company"}},
+        key_env="K",
+        environ={"K": "a-test-key-of-enough-bytes"},
+    )
+    assert (
+        Refresh(
+            pgferry.parse(prod.url, role="prod"),
+            pgferry.parse(qa.url, role="qa"),
+            MigrateOptions(backup=False),
+            shapers=steps.shapers,
+            checks=steps.checks,
+        )
+        .run()
+        .ok
+    )
+    assert qa.scalar("SELECT max(length(first)) FROM staff") <= 4
+    assert qa.scalar("SELECT max(length(company)) FROM staff") <= 6

@@ -25,13 +25,13 @@ from ..catalog import Catalog, Column, ConstraintType
 from ..errors import ConfigError, first_line
 from ..masking.rewrite import NULL, unescape
 from ..plan import Plan, TablePlan
+from .masking import max_length
 from .pipeline import Check
 from .streams import copy_sql
 
 #: rows sampled per masked table
 SAMPLE_ROWS = 100
 
-_LENGTH = re.compile(r"^(?:character varying|character|varchar|char|bit varying|bit)\((\d+)\)")
 _CHECK = re.compile(r"^CHECK \((.*)\)(?: NOT VALID)?$", re.DOTALL)
 
 
@@ -82,8 +82,8 @@ def _problems(conn: psycopg.Connection[Any], sampled: Sampled, source: Catalog) 
             if value is None and col.not_null:
                 yield f"{said} gives NULL, and the column is NOT NULL"
                 return
-            length = _LENGTH.match(col.type)
-            if value is not None and length and len(value) > int(length.group(1)):
+            length = max_length(col)
+            if value is not None and length is not None and len(value) > length:
                 yield (f"{said} gives {len(value)} characters, and the column is {col.type}")
                 return
         yield from _server_checks(conn, tp, described, values, masked, checks)

@@ -40,6 +40,8 @@ _DATES = ("date", "timestamp", "timestamptz")
 _NUMBERS = ("int2", "int4", "int8", "numeric", "float4", "float8", "money")
 _JSON = ("json", "jsonb")
 SAFE = ("email", "hash", "digits", "uuid")
+#: a type with a length limit, as format_type writes it
+LENGTH = re.compile(r"^(?:character varying|character|bit varying|bit)\((\d+)\)")
 #: the kinds that need no key
 UNKEYED = ("keep", "null", "fixed", "sql")
 #: what the unkeyed kinds are built with: they never read it
@@ -195,9 +197,29 @@ def _check_fit(source: Catalog, table: Name, column: Column, rule: Rule) -> None
             )
 
 
+def max_length(column: Column) -> int | None:
+    """The most characters *column* holds (``varchar(n)``, ``char(n)``), or None."""
+    match = LENGTH.match(column.type)
+    return int(match.group(1)) if match else None
+
+
+def _cut(fake: Fake, length: int) -> Fake:
+    def cut(value: str) -> str | None:
+        out = fake(value)
+        return out[:length] if out is not None else None
+
+    return cut
+
+
 def _table_masks(
-    key: Keyed | None, tp: TablePlan, rules: Mapping[str, Rule]
+    key: Keyed | None, tp: TablePlan, rules: Mapping[str, Rule], source: Catalog
 ) -> tuple[dict[str, Fake], dict[str, tuple[str, Shift]], list[Transform]]:
+    """The masks of one table's columns.  A kind that is not unique-safe (a name, a
+    street) is cut to a ``varchar(n)`` column's length, as a person would shorten
+    it; a unique-safe kind never is, since that could make two values meet (the
+    sample check names the rule instead)."""
+    described = source.table(tp.source)
+    lengths = {c.name: max_length(c) for c in described.columns} if described else {}
     fakes: dict[str, Fake] = {}
     shifts: dict[str, tuple[str, Shift]] = {}
     transforms = []
@@ -217,6 +239,9 @@ def _table_masks(
             shifts[column] = (rule.by, shifter(rule, key))
         else:
             fakes[column] = build(rule, key or _UNUSED)
+            length = lengths.get(column)
+            if length is not None and not unique_safe(rule) and rule.kind != "fixed":
+                fakes[column] = _cut(fakes[column], length)
     return fakes, shifts, transforms
 
 
@@ -301,7 +326,7 @@ def masking(
         planned = {tp.source: tp for tp in plan.tables}
         for table, columns in _by_table(found).items():
             tp = planned[table]
-            fakes, shifts, transforms = _table_masks(key, tp, columns)
+            fakes, shifts, transforms = _table_masks(key, tp, columns, source)
             planned[table] = replace(
                 tp,
                 binary=False,
