@@ -50,6 +50,16 @@ def escape(value: bytes) -> bytes:
     return _NEEDS.sub(lambda m: _OUT[m.group()], value) if _NEEDS.search(value) else value
 
 
+#: Per masked column, the masks of the last values seen are kept, field for field:
+#: columns whose values repeat (a status, a city, ``orders.notes``) then cost one
+#: dictionary look-up a row instead of unescaping, masking and escaping again.  A
+#: mask is a function of the value alone, so a kept one is the one it would give.
+#: At most this many fields a column are kept (then they are dropped and kept
+#: anew), each at most :data:`MEMO_LONGEST` bytes: a few MB a column at worst.
+MEMO_ENTRIES = 4096
+MEMO_LONGEST = 256
+
+
 def rewriter(
     columns: Sequence[str],
     fakes: Mapping[str, Fake],
@@ -60,24 +70,59 @@ def rewriter(
     fields are *columns*, in order.  *shifts* maps a column to its subject's column
     and a mask that reads both (``date_shift`` with ``by``): the subject's value is
     production's, read before any field of the row is masked."""
-    at = [(columns.index(column), fake) for column, fake in fakes.items()]
+    last = len(columns) - 1
     by = [(columns.index(c), columns.index(s), f) for c, (s, f) in (shifts or {}).items()]
 
     def field(value: str | None) -> bytes:
         return NULL if value is None else escape(value.encode(encoding))
 
+    def masker(fake: Fake) -> Callable[[bytes], bytes]:
+        memo: dict[bytes, bytes] = {}
+
+        def mask(raw: bytes) -> bytes:
+            out = memo.get(raw)
+            if out is None:
+                out = field(fake(unescape(raw).decode(encoding)))
+                if len(raw) <= MEMO_LONGEST:
+                    if len(memo) >= MEMO_ENTRIES:
+                        memo.clear()
+                    memo[raw] = out
+            return out
+
+        return mask
+
+    at = [(columns.index(c), masker(f)) for c, f in fakes.items()]
+    # the row's newline stays on its last field: only a mask of that field sees it
+    inner = [(i, mask) for i, mask in at if i != last]
+    outer = [mask for i, mask in at if i == last]
+    # the fields after the last one read are left as one piece, never split apart
+    reach = max([i for i, _ in at], default=-1)
+    limit = reach + 1 if reach < last and not by else -1
+
     def rewrite(row: bytes) -> bytes:
-        body, end = (row[:-1], row[-1:]) if row.endswith(b"\n") else (row, b"")
-        fields = body.split(b"\t")
+        fields = row.split(b"\t", limit)
+        changed = False
         if by:
-            subjects = [fields[s] for _, s, _ in by]
+            body = fields if not row.endswith(b"\n") else [*fields[:-1], fields[-1][:-1]]
+            subjects = [body[s] for _, s, _ in by]
             for (i, _, shift), subject in zip(by, subjects, strict=True):
-                if fields[i] != NULL:
+                if body[i] != NULL:
                     who = None if subject == NULL else unescape(subject).decode(encoding)
-                    fields[i] = field(shift(unescape(fields[i]).decode(encoding), who))
-        for i, fake in at:
-            if fields[i] != NULL:
-                fields[i] = field(fake(unescape(fields[i]).decode(encoding)))
-        return b"\t".join(fields) + end
+                    body[i] = field(shift(unescape(body[i]).decode(encoding), who))
+                    changed = True
+            fields = body if body is fields else [*body[:-1], body[-1] + b"\n"]
+        for i, mask in inner:
+            raw = fields[i]
+            if raw != NULL:
+                fields[i] = mask(raw)
+                changed = True
+        for mask in outer:
+            end = fields[last]
+            raw, newline = (end[:-1], b"\n") if end.endswith(b"\n") else (end, b"")
+            if raw != NULL:
+                fields[last] = mask(raw) + newline
+                changed = True
+        # a row whose masked fields are all NULL goes on as it came
+        return b"\t".join(fields) if changed else row
 
     return rewrite
