@@ -37,7 +37,9 @@ _ROUNDS = 10
 class Keyed:
     """Deterministic keyed functions of one secret.  Never prints the secret."""
 
-    __slots__ = ("_secret",)
+    # the derived keys are kept once made: a masked million-row table asked for the
+    # same subkey (one more HMAC) with every value
+    __slots__ = ("_permute_keys", "_secret", "_subkeys")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_KEY_BYTES:
@@ -46,6 +48,8 @@ class Keyed:
                 hint="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
             )
         self._secret = secret
+        self._subkeys: dict[str, bytes] = {}
+        self._permute_keys: dict[tuple[str, bytes], bytes] = {}
 
     @classmethod
     def from_env(cls, name: str, environ: Mapping[str, str] | None = None) -> Keyed:
@@ -66,12 +70,17 @@ class Keyed:
 
     def subkey(self, kind: str) -> bytes:
         """The independent key of one masking *kind* (e.g. ``"email"``)."""
-        return hmac.digest(self._secret, DOMAIN + kind.encode(), hashlib.sha256)
+        found = self._subkeys.get(kind)
+        if found is None:
+            found = hmac.digest(self._secret, DOMAIN + kind.encode(), hashlib.sha256)
+            self._subkeys[kind] = found
+        return found
 
     def digest(self, kind: str, value: str | bytes) -> bytes:
         """32 bytes that depend on *kind*, *value* and the secret, and nothing else."""
         data = value.encode() if isinstance(value, str) else value
-        return hmac.digest(self.subkey(kind), data, hashlib.sha256)
+        subkey = self._subkeys.get(kind) or self.subkey(kind)
+        return hmac.digest(subkey, data, hashlib.sha256)
 
     def integer(self, kind: str, value: str | bytes, n: int) -> int:
         """A number in ``range(n)`` chosen by *value*: for picking from word lists.
@@ -104,7 +113,10 @@ class Keyed:
         if n == 1:
             return 0
         half = max(1, ((n - 1).bit_length() + 1) // 2)
-        key = hmac.digest(self.subkey(kind), b"permute/" + tweak, hashlib.sha256)
+        key = self._permute_keys.get((kind, tweak))
+        if key is None:
+            key = hmac.digest(self.subkey(kind), b"permute/" + tweak, hashlib.sha256)
+            self._permute_keys[(kind, tweak)] = key
         x = _feistel(key, x, half, forward=forward)
         while x >= n:
             x = _feistel(key, x, half, forward=forward)
