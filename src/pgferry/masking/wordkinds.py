@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import struct
 from collections.abc import Callable
 from itertools import accumulate
 
@@ -32,27 +33,29 @@ Builder = Callable[[Keyed], Fake]
 
 _LEADING = re.compile(r"\s*([0-9]+)")
 _TRAILING = re.compile(r"([0-9]+)\s*$")
+#: one HMAC-SHA256 block as four big-endian 8-byte draws
+_DRAWS = struct.Struct(">4Q")
 
 
 class _Stream:
     """Keyed pseudo-random numbers drawn from a seed (a keyed digest of one value):
-    HMAC-SHA256 of the seed in counter mode, 8 bytes a draw."""
+    HMAC-SHA256 of the seed in counter mode, 8 bytes a draw (four a block, read at
+    once: lorem draws once a word, and slicing bytes per draw was most of its time)."""
 
-    __slots__ = ("_block", "_buffer", "_seed")
+    __slots__ = ("_block", "_draws", "_seed")
 
     def __init__(self, seed: bytes) -> None:
         self._seed = seed
         self._block = 0
-        self._buffer = b""
+        self._draws: list[int] = []  # the block's draws not yet taken, last first
 
     def below(self, n: int) -> int:
         """A number in ``range(n)`` (modulo bias below n / 2**64)."""
-        if len(self._buffer) < 8:
+        if not self._draws:
             block = hmac.digest(self._seed, self._block.to_bytes(8, "big"), hashlib.sha256)
-            self._buffer += block
+            self._draws = list(reversed(_DRAWS.unpack(block)))
             self._block += 1
-        draw, self._buffer = self._buffer[:8], self._buffer[8:]
-        return int.from_bytes(draw, "big") % n
+        return self._draws.pop() % n
 
 
 def _keep_empty(fake: Text) -> Text:
@@ -127,24 +130,25 @@ def _lorem(key: Keyed) -> Text:
     longest = len(ordered[-1])
     # upto[n]: how many words are n characters long or shorter
     upto = list(accumulate(sum(len(w) == n for w in ordered) for n in range(longest + 1)))
+    everything = len(ordered)
 
     def fake(value: str) -> str:
         """Words picked among those that still fit, so the text never passes the
         value's length and ends within a shortest word (and its space) of it: with
         the one-letter ``a`` in the list, and a full stop where one character is
         left, exactly at it."""
-        stream = _Stream(key.digest("lorem", value))
+        below = _Stream(key.digest("lorem", value)).below
         target = len(value)
         words: list[str] = []
-        used = 0
-        while (room := target - used - (1 if words else 0)) > 0 and upto[min(room, longest)]:
-            word = ordered[stream.below(upto[min(room, longest)])]
-            used += len(word) + (1 if words else 0)
+        room = target  # left for the next word, and from the second word on its space
+        while room > 0 and (fits := upto[room] if room < longest else everything):
+            word = ordered[below(fits)]
             words.append(word)
+            room -= len(word) + 1
         if not words:  # shorter than every word
-            return ordered[stream.below(len(ordered))][:target].capitalize()
+            return ordered[below(everything)][:target].capitalize()
         text = " ".join(words)
-        return text[0].upper() + text[1:] + ("." if used < target else "")
+        return text[0].upper() + text[1:] + ("." if room >= 0 else "")
 
     return _keep_empty(fake)
 
