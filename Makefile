@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast test-unit freeze lint format bench bench-sequences bench-migrate bench-verify bench-schema bench-backup docs clean
+.PHONY: install demo test test-fast test-unit freeze lint format bench bench-sequences bench-migrate bench-verify bench-schema bench-backup bench-mask docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/verify_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/schema_bench.py $(BENCH_ARGS)
 	$(BIN)/python bench/backup_bench.py $(BENCH_ARGS)
+	$(BIN)/python bench/mask_bench.py $(BENCH_ARGS)
 
 bench-sequences: $(STAMP)
 	$(BIN)/python bench/sequences_bench.py $(BENCH_ARGS)
@@ -72,6 +73,9 @@ bench-schema: $(STAMP)
 
 bench-backup: $(STAMP)
 	$(BIN)/python bench/backup_bench.py $(BENCH_ARGS)
+
+bench-mask: $(STAMP)
+	$(BIN)/python bench/mask_bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/cli_reference.py
