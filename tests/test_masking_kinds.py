@@ -352,3 +352,14 @@ def test_a_kind_that_is_not_unique_safe_is_cut_to_the_columns_length(
     )
     assert qa.scalar("SELECT max(length(first)) FROM staff") <= 4
     assert qa.scalar("SELECT max(length(company)) FROM staff") <= 6
+
+
+def test_a_masked_value_that_does_not_fit_qa_is_never_shown(prod: Database, qa: Database) -> None:
+    prod.execute(
+        "CREATE TABLE notes (id int PRIMARY KEY, body text);"
+        "INSERT INTO notes VALUES (1, 'ok'), (2, 'a secret far too long');"
+    )
+    qa.execute("CREATE TABLE notes (id int PRIMARY KEY, body varchar(3));")
+    with pytest.raises((CopyFailed, ConfigError)) as caught:
+        _run(prod, qa, {"notes": {"body": "hash"}})
+    assert "secret" not in str(caught.value) + str(caught.value.hint)

@@ -368,10 +368,14 @@ def find_misfit(
         row = conn.execute(query).fetchone()
         if row is None:
             continue
-        where = ", ".join(f"{k}={v}" for k, v in zip(key, row[:-1], strict=True))
+        hidden = {c for c, _ in tp.masked}
+        where = ", ".join(
+            f"{k}={'<masked>' if k in hidden else v}" for k, v in zip(key, row[:-1], strict=True)
+        )
         value = row[-1] if len(row[-1]) <= 80 else row[-1][:77] + "..."
+        shown = "a value (masked: not shown)" if cast.column in hidden else repr(value)
         message = (
-            f"column {cast.column!r} of the row with {where} holds {value!r}, which does not fit "
+            f"column {cast.column!r} of the row with {where} holds {shown}, which does not fit "
             f"QA's {cast.target_type} (production's column is {cast.source_type})"
         )
         return Misfit(cast.column, where, message)
