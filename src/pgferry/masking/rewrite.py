@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from ..errors import CopyFailed
 from .kind import Fake
 
 #: a mask reading a value and its subject's (see pgferry.masking.columns.Shift)
@@ -65,24 +66,50 @@ def rewriter(
     fakes: Mapping[str, Fake],
     encoding: str = "utf-8",
     shifts: Mapping[str, tuple[str, Shift]] | None = None,
+    *,
+    table: str = "",
+    kinds: Mapping[str, str] | None = None,
 ) -> RowRewrite:
     """A function masking the fields of *fakes*' columns in one COPY text row whose
     fields are *columns*, in order.  *shifts* maps a column to its subject's column
     and a mask that reads both (``date_shift`` with ``by``): the subject's value is
-    production's, read before any field of the row is masked."""
+    production's, read before any field of the row is masked.
+
+    A mask that fails on a value (an ``ip`` rule meeting a host name) stops the
+    copy with :class:`~pgferry.errors.CopyFailed` naming *table*, the column and
+    its kind (*kinds*), never the value: the error is shown, written to the
+    report and sent to QA's server as the COPY's failure reason."""
+    said = dict(kinds or {})
+
+    def failed(column: str) -> CopyFailed:
+        kind = said.get(column, "its rule")
+        where = f"{table}.{column}" if table else column
+        return CopyFailed(
+            f"masking {where} as {kind} failed on a value that is not what {kind} masks "
+            "(the value is not shown)",
+            hint=f"pick a rule that fits every value of {where} (hash fits any), then rerun; "
+            "QA keeps this table empty",
+            table=table or None,
+            column=column,
+        )
+
     last = len(columns) - 1
     by = [(columns.index(c), columns.index(s), f) for c, (s, f) in (shifts or {}).items()]
+    shifted = {columns.index(c): c for c in shifts or {}}
 
     def field(value: str | None) -> bytes:
         return NULL if value is None else escape(value.encode(encoding))
 
-    def masker(fake: Fake) -> Callable[[bytes], bytes]:
+    def masker(column: str, fake: Fake) -> Callable[[bytes], bytes]:
         memo: dict[bytes, bytes] = {}
 
         def mask(raw: bytes) -> bytes:
             out = memo.get(raw)
             if out is None:
-                out = field(fake(unescape(raw).decode(encoding)))
+                try:
+                    out = field(fake(unescape(raw).decode(encoding)))
+                except Exception:  # its message may hold the value: never passed on
+                    raise failed(column) from None
                 if len(raw) <= MEMO_LONGEST:
                     if len(memo) >= MEMO_ENTRIES:
                         memo.clear()
@@ -91,7 +118,7 @@ def rewriter(
 
         return mask
 
-    at = [(columns.index(c), masker(f)) for c, f in fakes.items()]
+    at = [(columns.index(c), masker(c, f)) for c, f in fakes.items()]
     # the row's newline stays on its last field: only a mask of that field sees it
     inner = [(i, mask) for i, mask in at if i != last]
     outer = [mask for i, mask in at if i == last]
@@ -108,7 +135,10 @@ def rewriter(
             for (i, _, shift), subject in zip(by, subjects, strict=True):
                 if body[i] != NULL:
                     who = None if subject == NULL else unescape(subject).decode(encoding)
-                    body[i] = field(shift(unescape(body[i]).decode(encoding), who))
+                    try:
+                        body[i] = field(shift(unescape(body[i]).decode(encoding), who))
+                    except Exception:  # its message may hold the value: never passed on
+                        raise failed(shifted[i]) from None
                     changed = True
             fields = body if body is fields else [*body[:-1], body[-1] + b"\n"]
         for i, mask in inner:

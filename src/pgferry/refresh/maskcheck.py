@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from ..catalog import Catalog, Column, ConstraintType
-from ..errors import ConfigError, first_line
+from ..errors import ConfigError, CopyFailed, first_line
 from ..masking.rewrite import NULL, unescape
 from ..plan import Plan, TablePlan
 from .masking import max_length
@@ -51,7 +51,10 @@ def masked_rows(conn: psycopg.Connection[Any], tp: TablePlan, limit: int) -> Sam
         for data in copy:
             row = bytes(data)
             if tp.rewrite is not None:
-                row = tp.rewrite(row)
+                try:
+                    row = tp.rewrite(row)
+                except CopyFailed as exc:  # a rule that does not fit a value: usage
+                    raise ConfigError(exc.message, hint=exc.hint) from None
             fields = row.rstrip(b"\n").split(b"\t") if tp.columns else []
             rows.append(
                 tuple(None if f == NULL else unescape(f).decode(conn.info.encoding) for f in fields)
