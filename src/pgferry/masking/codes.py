@@ -94,6 +94,13 @@ def phone(key: Keyed, region: str = DEFAULT_REGION) -> Callable[[str], str]:
     return fake
 
 
+def _stand_in(key: Keyed, kind: str, value: str) -> str:
+    """For a value that is no IBAN or card number at all: keyed characters of its
+    length, never the value itself."""
+    text = key.digest(kind, value).hex().upper()
+    return (text * (1 + len(value) // len(text)))[: max(len(value), 1)]
+
+
 def _radix(chars: str) -> list[int]:
     return [10 if c.isdigit() else 26 for c in chars]
 
@@ -122,7 +129,7 @@ def iban_(key: Keyed) -> Callable[[str], str]:
         compact = iban.compact(value)
         country, bban = compact[:2], compact[4:]
         if len(compact) < 5 or not all(c in _ALNUM for c in compact):
-            return value
+            return _stand_in(key, "iban", value)
         radix = _radix(bban)
         size = 1
         for r in radix:
@@ -148,7 +155,7 @@ def card(key: Keyed) -> Callable[[str], str]:
     def fake(value: str) -> str:
         digits = "".join(_DIGIT.findall(value))
         if len(digits) < 3:
-            return value
+            return _stand_in(key, "card", value)
         middle = len(digits) - 2
         permuted = key.permute("card", int(digits[1:-1]), 10**middle, str(middle).encode())
         body = digits[0] + str(permuted).zfill(middle)

@@ -88,20 +88,28 @@ def noise(rule: Rule, key: Keyed) -> Fake:
     return fake
 
 
+def _number(text: str) -> Decimal:
+    return Decimal(text)
+
+
 def _leaf(value: Any, fake: Fake, replaces: bool) -> Any:
     if isinstance(value, bool) or value is None:
         return fake(json.dumps(value)) if replaces else value
     if isinstance(value, str):
         return fake(value)
-    if isinstance(value, int | float):
+    if isinstance(value, Decimal):
         out = fake(str(value))
-        if out is None:
-            return None
-        try:
-            return json.loads(out) if not replaces else out
-        except ValueError:
+        if out is None or replaces:
             return out
-    return fake(json.dumps(value)) if replaces else value  # an object or array
+        try:
+            return _number(out)
+        except ArithmeticError:
+            return out
+    if replaces:  # an object or array replaced whole (fixed, null)
+        return fake(_dump(value))
+    if isinstance(value, list):  # every value inside is masked: none is kept raw
+        return [_leaf(item, fake, replaces) for item in value]
+    return {k: _leaf(v, fake, replaces) for k, v in value.items()}
 
 
 def _at(doc: Any, path: tuple[Step, ...], fake: Fake, replaces: bool) -> Any:
@@ -119,22 +127,36 @@ def _at(doc: Any, path: tuple[Step, ...], fake: Fake, replaces: bool) -> Any:
     return doc
 
 
+def _dump(doc: Any) -> str:
+    """*doc* as JSON text, numbers written as they were read (json's own encoder
+    would round 12345678901234567890.123 through a float)."""
+    if isinstance(doc, dict):
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_dump(v)}" for k, v in doc.items())
+            + "}"
+        )
+    if isinstance(doc, list):
+        return "[" + ", ".join(_dump(v) for v in doc) + "]"
+    if isinstance(doc, Decimal):
+        return str(doc)
+    return json.dumps(doc, ensure_ascii=False)
+
+
 def json_paths(rule: Rule, key: Keyed) -> Fake:
-    """A ``json`` rule: each path's values masked with its rule; strings stay strings,
-    numbers stay numbers where the mask is one; the rest of the document is kept."""
+    """A ``json`` rule: each path's values masked with its rule (an object or array at
+    a path: every value inside it); strings stay strings, numbers stay numbers where
+    the mask is one, and are written as they were read; the rest is kept."""
     compiled = [
         (steps(path), build(inner, key), inner.kind in ("fixed", "null"))
         for path, inner in rule.paths
     ]
 
     def fake(value: str) -> str:
-        try:
-            doc = json.loads(value)
-        except ValueError:
-            return value
+        doc = json.loads(value, parse_float=_number, parse_int=_number)  # fails: not shown
         for path, mask, replaces in compiled:
             doc = _at(doc, path, mask, replaces)
-        return json.dumps(doc, ensure_ascii=False)
+        return _dump(doc)
 
     return fake
 
