@@ -17,7 +17,7 @@ from pgferry.masking import Keyed
 from pgferry.migrate import MigrateOptions, Refresh
 from pgferry.refresh.masking import masking
 from pgferry.refresh.masksteps import mask_steps
-from tests.migrate_support import migrate_cli
+from tests.migrate_support import migrate_cli, run_cli
 from tests.pgtest import Database
 
 SCHEMA = """
@@ -363,3 +363,117 @@ def test_a_masked_value_that_does_not_fit_qa_is_never_shown(prod: Database, qa: 
     with pytest.raises((CopyFailed, ConfigError)) as caught:
         _run(prod, qa, {"notes": {"body": "hash"}})
     assert "secret" not in str(caught.value) + str(caught.value.hint)
+
+
+def test_a_rule_that_fails_on_a_value_stops_without_showing_it(
+    prod: Database, qa: Database, tmp_path: Any
+) -> None:
+    schema = "CREATE TABLE hosts (id int PRIMARY KEY, addr text);"
+    rows = "INSERT INTO hosts SELECT g, '10.0.0.' || g FROM generate_series(1, 150) g;"
+    prod.execute(schema + rows + "INSERT INTO hosts VALUES (999, 'alice-laptop.home');")
+    qa.execute(schema + "INSERT INTO hosts VALUES (1, 'kept');")
+    (tmp_path / "pgferry.toml").write_text('[mask.hosts]\naddr = "ip"\n')
+    env = {"PGFERRY_MASK_KEY": "a-test-key-of-enough-bytes"}
+    for args in (("mask", "check", "--from", prod.url, "--sample", "1000"),):
+        ran = run_cli(*args, cwd=tmp_path, env=env)
+        assert ran.code == 2, ran.stderr
+        assert "public.hosts.addr as ip failed" in ran.stderr and "alice" not in ran.stderr
+    report = tmp_path / "r"
+    ran = migrate_cli(prod, qa, "--yes", "--report-dir", str(report), cwd=tmp_path, env=env)
+    assert ran.code in (2, 8), ran.stderr  # the sample or the load: either names the rule
+    assert "addr as ip failed" in ran.stderr
+    written = "".join(p.read_text() for p in report.iterdir()) if report.exists() else ""
+    assert "alice" not in ran.stdout + ran.stderr + written
+    assert qa.scalar("SELECT count(*) FROM hosts WHERE addr LIKE 'alice%'") == 0
+
+
+def test_values_no_kind_recognises_are_masked_not_kept(prod: Database, qa: Database) -> None:
+    schema = "CREATE TABLE pay (id int PRIMARY KEY, iban text, card text, doc jsonb, raw json);"
+    prod.execute(
+        schema + "INSERT INTO pay VALUES (1, 'n/a', '12', "
+        """'{"phone": {"home": "+1 202 555 0100"}, "n": 12345678901234567890.123}',"""
+        """'{"e": ["a@corp.example"], "big": 1e400}');"""
+    )
+    qa.execute(schema)
+    rules = {
+        "pay": {
+            "iban": "iban",
+            "card": "card",
+            "doc": {"json": {"$.phone": "phone"}},
+            "raw": {"json": {"$.e": "email"}},
+        }
+    }
+    assert _run(prod, qa, rules).ok
+    iban_, card_, doc, raw, n = qa.execute("SELECT iban, card, doc, raw::text, doc->>'n' FROM pay")[
+        0
+    ]
+    assert iban_ != "n/a" and card_ != "12"
+    assert "202 555" not in json.dumps(doc) and doc["phone"]["home"]
+    assert n == "12345678901234567890.123"  # numbers as they were read
+    assert "corp.example" not in raw and "1e400" in raw.lower().replace("+", "")
+
+
+def test_noise_is_refused_on_money(prod: Database, qa: Database) -> None:
+    schema = "CREATE TABLE fees (id int PRIMARY KEY, fee money);"
+    prod.execute(schema + "INSERT INTO fees VALUES (1, 12.5);")
+    qa.execute(schema)
+    with pytest.raises(ConfigError, match="noise masks numbers only"):
+        _run(prod, qa, {"fees": {"fee": "noise"}})
+
+
+def test_an_inheritance_childs_rows_are_masked_as_its_parents(
+    prod: Database, qa: Database, tmp_path: Any
+) -> None:
+    schema = "CREATE TABLE people (id int, contact text); CREATE TABLE staff () INHERITS (people);"
+    prod.execute(
+        schema + "INSERT INTO people VALUES (1, 'ann@corp.example');"
+        "INSERT INTO staff VALUES (2, 'bob@corp.example');"
+    )
+    qa.execute(schema)
+    (tmp_path / "pgferry.toml").write_text('[mask.people]\ncontact = "email"\n')
+    env = {"PGFERRY_MASK_KEY": "a-test-key-of-enough-bytes"}
+    assert migrate_cli(prod, qa, "--yes", cwd=tmp_path, env=env).code == 0
+    assert qa.scalar("SELECT count(*) FROM people WHERE contact LIKE '%corp.example'") == 0
+    verified = run_cli("verify", "--from", prod.url, "--to", qa.url, cwd=tmp_path, env=env)
+    assert verified.code == 0, verified.stdout
+    qa.execute("UPDATE staff SET contact = 'bob@corp.example'")
+    verified = run_cli("verify", "--from", prod.url, "--to", qa.url, cwd=tmp_path, env=env)
+    assert verified.code == 1 and "staff.contact" in verified.stdout
+
+
+def test_a_table_named_twice_merges_its_rules_and_refuses_two_for_one_column(
+    prod: Database, qa: Database
+) -> None:
+    schema = "CREATE TABLE users (id int PRIMARY KEY, notes text, phone text);"
+    prod.execute(schema + "INSERT INTO users VALUES (1, 'private note', '+44 20 7946 0958');")
+    qa.execute(schema)
+    assert _run(prod, qa, {"public.users": {"notes": "lorem"}, "users": {"phone": "phone"}}).ok
+    assert qa.scalar("SELECT notes FROM users") != "private note"
+    assert qa.scalar("SELECT phone FROM users") != "+44 20 7946 0958"
+    with pytest.raises(ConfigError, match="two rules"):
+        _run(prod, qa, {"public.users": {"notes": "lorem"}, "users": {"notes": "hash"}})
+
+
+def test_lengths_are_qas_when_qa_is_narrower(prod: Database, qa: Database) -> None:
+    prod.execute(
+        "CREATE TABLE cust (id int PRIMARY KEY, name text);"
+        "INSERT INTO cust SELECT g, 'Someone ' || g FROM generate_series(1, 40) g;"
+    )
+    qa.execute("CREATE TABLE cust (id int PRIMARY KEY, name varchar(5));")
+    assert _run(prod, qa, {"cust": {"name": "name"}}).ok
+    assert qa.scalar("SELECT max(length(name)) FROM cust") <= 5
+
+
+def test_a_column_production_computes_but_qa_stores_needs_a_rule(
+    prod: Database, qa: Database
+) -> None:
+    prod.execute(
+        "CREATE TABLE acct (id int PRIMARY KEY, email text, "
+        "email_lower text GENERATED ALWAYS AS (lower(email)) STORED);"
+        "INSERT INTO acct (id, email) VALUES (1, 'Ann@Corp.example');"
+    )
+    qa.execute("CREATE TABLE acct (id int PRIMARY KEY, email text, email_lower text);")
+    with pytest.raises(ConfigError, match=r"acct\.email_lower is computed by production"):
+        _checked(prod, qa, {"acct": {"email": "email"}})
+    assert _checked(prod, qa, {"acct": {"email": "email", "email_lower": "email"}}).ok
+    assert qa.scalar("SELECT email_lower FROM acct") == qa.scalar("SELECT email FROM acct")

@@ -176,7 +176,7 @@ def test_unique_columns_get_a_kind_that_keeps_values_apart() -> None:
 
 #: the kinds masking knows (issue 14 point 1)
 KINDS = {
-    *("keep", "null", "fixed", "sql", "hash", "email", "name", "first_name", "last_name"),
+    *("keep", "null", "fixed", "sql", "hash", "email", "name", "first_name", "last_name", "ip"),
     *("company", "phone", "street", "city", "postcode", "country", "ipv4", "ipv6", "url"),
     *("uuid", "iban", "card", "lorem", "digits", "date_shift", "noise"),
 }
@@ -197,6 +197,7 @@ def test_match_never_fails_and_suggests_a_known_kind(
 def test_every_rule_suggests_known_kinds() -> None:
     assert {k for r in names.RULES for k in r.kinds.values()} <= KINDS
     assert names.UNIQUE_SAFE <= KINDS
+    assert "phone" not in names.UNIQUE_SAFE  # masking refuses phone on a unique column
 
 
 @given(column=_IDENT, kind=st.sampled_from(["email", "fixed", "date_shift"]))

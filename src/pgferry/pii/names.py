@@ -17,10 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..masking.fakes import KINDS
+
 #: kinds that keep distinct values distinct: the ones a unique or primary-key column takes
-UNIQUE_SAFE = frozenset(
-    {"email", "hash", "digits", "uuid", "ipv4", "ipv6", "phone", "iban", "card"}
-)
+#: (masking's own judgement, so a suggestion is never a rule the run then refuses)
+UNIQUE_SAFE = frozenset(name for name, kind in KINDS.items() if kind.unique)
 
 # -- types ----------------------------------------------------------------------------
 

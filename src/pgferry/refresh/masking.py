@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from psycopg import sql
 
-from ..catalog import Catalog, Column, ConstraintType, Name
+from ..catalog import Catalog, Column, ConstraintType, Generated, Name
 from ..errors import ConfigError
 from ..masking import Keyed
 from ..masking.columns import build, known, shifter, unique_safe
@@ -37,7 +37,7 @@ Found = dict[tuple[Name, str], Rule]
 Strict = Callable[[Plan, Catalog, Catalog, Found], None]
 
 _DATES = ("date", "timestamp", "timestamptz")
-_NUMBERS = ("int2", "int4", "int8", "numeric", "float4", "float8", "money")
+_NUMBERS = ("int2", "int4", "int8", "numeric", "float4", "float8")  # money: "$1,234.50"
 _JSON = ("json", "jsonb")
 SAFE = ("email", "hash", "digits", "uuid")
 #: a type with a length limit, as format_type writes it
@@ -97,7 +97,15 @@ def _resolve(
                 + ", ".join(str(n) for n in found),
                 hint='qualify the name in pgferry.toml, e.g. [mask."' + str(found[0]) + '"]',
             )
-        out[found[0] if found else Name(schema if dot else "public", table)] = dict(columns)
+        name = found[0] if found else Name(schema if dot else "public", table)
+        merged = out.setdefault(name, {})  # [mask.users] and [mask."public.users"] alike
+        for column, rule in columns.items():
+            if column in merged and merged[column] != rule:
+                raise ConfigError(
+                    f"masking gives {name}.{column} two rules, {merged[column]} and {rule}",
+                    hint="keep one: the table is named twice in the masking rules",
+                )
+            merged[column] = rule
     return out
 
 
@@ -143,14 +151,13 @@ def _follow_keys(
 
 
 def leaves(source: Catalog, table: Name, copied: set[Name]) -> list[Name]:
-    """The copied tables below partitioned (or inheritance parent) *table*: its rows
-    are stored there, and its rules and foreign keys apply to them."""
-    if table in copied:
-        return []
-    below = [t.name for t in source.tables if table in t.parents]
+    """The copied tables below *table*: its partitions, or an inheritance parent's
+    children (the parent is read with ONLY, each child copied as a table of its
+    own).  Their rows are *table*'s rows, and its rules and foreign keys apply."""
     out = []
-    for name in below:
-        out += [name] if name in copied else leaves(source, name, copied)
+    for name in (t.name for t in source.tables if table in t.parents):
+        out += [name] if name in copied else []
+        out += leaves(source, name, copied)  # an inheritance child's own children too
     return out
 
 
@@ -212,14 +219,17 @@ def _cut(fake: Fake, length: int) -> Fake:
 
 
 def _table_masks(
-    key: Keyed | None, tp: TablePlan, rules: Mapping[str, Rule], source: Catalog
+    key: Keyed | None, tp: TablePlan, rules: Mapping[str, Rule], catalogs: tuple[Catalog, Catalog]
 ) -> tuple[dict[str, Fake], dict[str, tuple[str, Shift]], list[Transform]]:
     """The masks of one table's columns.  A kind that is not unique-safe (a name, a
     street) is cut to a ``varchar(n)`` column's length, as a person would shorten
     it; a unique-safe kind never is, since that could make two values meet (the
-    sample check names the rule instead)."""
-    described = source.table(tp.source)
-    lengths = {c.name: max_length(c) for c in described.columns} if described else {}
+    sample check names the rule instead).  The length is QA's where QA has the
+    column, else production's."""
+    lengths: dict[str, int | None] = {}
+    for catalog, name in zip(catalogs, (tp.source, tp.target), strict=True):
+        described = catalog.table(name)  # QA's type last: the one its COPY must fit
+        lengths |= {c.name: max_length(c) for c in described.columns} if described else {}
     fakes: dict[str, Fake] = {}
     shifts: dict[str, tuple[str, Shift]] = {}
     transforms = []
@@ -292,6 +302,27 @@ def found_rules(plan: Plan, rules: Rules, source: Catalog) -> Found:
     return found
 
 
+def _refuse_computed(plan: Plan, rules: Rules, source: Catalog, found: Found) -> None:
+    """A column production computes (GENERATED) but QA stores is copied as production
+    computed it, from the row's raw values: in a masked table it needs a rule of its
+    own (``keep`` when it holds nothing personal)."""
+    named = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
+    masked_tables = {t for t, _ in found}
+    for tp in plan.tables:
+        table = source.table(tp.source)
+        if tp.source not in masked_tables or table is None:
+            continue
+        for column in table.columns:
+            computed = column.generated is not Generated.NONE and column.name in tp.columns
+            if computed and (tp.source, column.name) not in named | set(found):
+                raise ConfigError(
+                    f"{tp.source}.{column.name} is computed by production from the row's "
+                    "unmasked values, and QA stores it as it is: it needs a masking rule",
+                    hint=f'add {column.name} = "keep" (nothing personal in it) or a masking '
+                    f'rule under [mask."{tp.source}"]',
+                )
+
+
 def _by_table(found: Found) -> dict[Name, dict[str, Rule]]:
     out: dict[Name, dict[str, Rule]] = {}
     for (table, column), rule in found.items():
@@ -321,18 +352,27 @@ def masking(
 
     def shape(plan: Plan, source: Catalog, target: Catalog) -> Plan:
         found = found_rules(plan, rules, source)
+        _refuse_computed(plan, rules, source, found)
         if strict is not None:
             strict(plan, source, target, found)
         planned = {tp.source: tp for tp in plan.tables}
         for table, columns in _by_table(found).items():
             tp = planned[table]
-            fakes, shifts, transforms = _table_masks(key, tp, columns, source)
+            fakes, shifts, transforms = _table_masks(key, tp, columns, (source, target))
             planned[table] = replace(
                 tp,
                 binary=False,
                 masked=tuple((c, r.kind) for c, r in columns.items()),
                 transforms=(*tp.transforms, *transforms),
-                rewrite=rewriter(tp.columns, fakes, shifts=shifts) if fakes or shifts else None,
+                rewrite=rewriter(
+                    tp.columns,
+                    fakes,
+                    shifts=shifts,
+                    table=str(tp.source),
+                    kinds={c: r.kind for c, r in columns.items()},
+                )
+                if fakes or shifts
+                else None,
             )
         return replace(plan, tables=tuple(planned[tp.source] for tp in plan.tables))
 

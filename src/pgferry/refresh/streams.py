@@ -181,7 +181,8 @@ def copy_sql(tp: TablePlan, *, limit: int | None = None) -> tuple[sql.Composed, 
     *limit*: read only that many rows (masking's sample check)."""
     fmt = sql.SQL("binary" if tp.binary else "text")
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in tp.columns)
-    casts = {c.column: c for c in tp.casts}
+    masked = {c for c, _ in tp.masked}  # read as production holds them: the mask decides
+    casts = {c.column: c for c in tp.casts if c.column not in masked}
     transforms = {t.column: t for t in tp.transforms}
     read = sql.SQL(", ").join(
         transforms[c].expression
@@ -318,7 +319,8 @@ def copy_table(
     out_sql, in_sql = copy_sql(tp)
     started = time.monotonic()
     progress.started(tp)
-    if any(c.checked_first for c in tp.casts):  # trailing blanks the server would cut quietly
+    masked = {c for c, _ in tp.masked}
+    if any(c.checked_first and c.column not in masked for c in tp.casts):  # trailing blanks
         misfit = find_misfit(src, tp, before_copy=True)
         if misfit is not None:
             raise _misfit_error(tp, misfit, None)
@@ -353,6 +355,8 @@ def find_misfit(
     only = sql.SQL("ONLY ") if tp.only else sql.SQL("")
     for cast in tp.casts:
         if before_copy and not cast.checked_first:
+            continue
+        if any(cast.column == c for c, _ in tp.masked):  # its raw value is never copied
             continue
         misfit = cast.misfit()
         if misfit is None:

@@ -34,7 +34,8 @@ def strict_check(rules: Rules) -> Strict:
             qa = target.table(tp.target)
             theirs = {c.name for c in qa.columns} if qa is not None else None
             for column in table.columns:
-                if (tp.source, column.name) in covered or column.generated is not Generated.NONE:
+                computed = column.generated is not Generated.NONE and column.name not in tp.columns
+                if (tp.source, column.name) in covered or computed:
                     continue
                 if theirs is not None and column.name not in theirs:  # a push will copy it
                     uncovered.append(
