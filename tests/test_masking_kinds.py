@@ -477,3 +477,35 @@ def test_a_column_production_computes_but_qa_stores_needs_a_rule(
         _checked(prod, qa, {"acct": {"email": "email"}})
     assert _checked(prod, qa, {"acct": {"email": "email", "email_lower": "email"}}).ok
     assert qa.scalar("SELECT email_lower FROM acct") == qa.scalar("SELECT email FROM acct")
+
+
+def test_strict_asks_rules_for_a_table_a_push_would_create(prod: Database, qa: Database) -> None:
+    prod.execute(
+        "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int, contact text);"
+        "INSERT INTO b VALUES (1, 'ann@corp.example');"
+    )
+    qa.execute("CREATE TABLE a (id int PRIMARY KEY);")
+    with pytest.raises(
+        ConfigError, match=r"public\.b\.id has no masking rule, and its table is new"
+    ):
+        _checked(prod, qa, {}, strict=True)
+    assert qa.scalar("SELECT to_regclass('public.b')") is None
+
+
+def test_strict_refuses_to_copy_large_objects(prod: Database, qa: Database) -> None:
+    schema = "CREATE TABLE docs (id int PRIMARY KEY, scan oid);"
+    prod.execute(schema + "INSERT INTO docs VALUES (1, lo_from_bytea(0, 'PASSPORT ann'));")
+    qa.execute(schema)
+    steps = mask_steps(
+        {"docs": {"scan": "null"}}, key_env="K", environ={}, strict=True, large_objects=True
+    )
+    run = Refresh(
+        pgferry.parse(prod.url, role="prod"),
+        pgferry.parse(qa.url, role="qa"),
+        MigrateOptions(backup=False),
+        shapers=steps.shapers,
+        checks=steps.checks,
+    )
+    with pytest.raises(ConfigError, match="holds 1 large objects"):
+        run.run()
+    assert qa.scalar("SELECT count(*) FROM pg_largeobject_metadata") == 0

@@ -223,6 +223,7 @@ def migrate_command(
             {table: dict(columns) for table, columns in settings.mask},
             key_env=settings.mask_key_env,
             strict=settings.mask_strict,
+            large_objects=settings.large_objects.value,
         )
         run = Refresh(
             src,

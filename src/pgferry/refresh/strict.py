@@ -5,8 +5,9 @@ Before anything is written, every copied column needs a rule (an explicit
 
 - its name and type say it holds personal data (:func:`pgferry.pii.names.match`,
   the same judgement ``pgferry pii scan`` prints as "name looks like ..."), or
-- production has it and QA does not yet: a column added after the rules were
-  last brought up to date, which nobody has looked at.
+- production has it and QA does not yet (a new column, or every column of a new
+  table): added after the rules were last brought up to date, and nobody has
+  looked at it.
 
 Columns that foreign keys make follow a masked column count as covered.
 """
@@ -27,6 +28,15 @@ def strict_check(rules: Rules) -> Strict:
         named = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
         covered = named | set(found)
         uncovered: list[tuple[Name, str, str]] = []
+        for problem in plan.problems:  # a table QA lacks yet: a push creates it, all new
+            new = source.table(problem.table) if problem.table is not None else None
+            if new is None or not new.has_data or target.table(new.name) is not None:
+                continue
+            uncovered += [
+                (new.name, c.name, "its table is new in production (QA lacks it)")
+                for c in new.columns
+                if (new.name, c.name) not in covered and c.generated is Generated.NONE
+            ]
         for tp in plan.tables:
             table = source.table(tp.source)
             if table is None:
