@@ -440,3 +440,20 @@ def test_a_createdb_owner_backs_up_by_template_and_rolls_back(
         assert qa.scalar("SELECT count(*) FROM ticket") == prod.scalar(
             "SELECT count(*) FROM ticket"
         )
+
+
+@pytest.mark.parametrize("threshold", [0, 10**15])
+def test_a_template_copy_reads_files_for_a_large_database(
+    qa: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    from pgferry.safety import databases
+
+    build_app(qa)
+    before = state(qa)
+    monkeypatch.setattr(databases, "FILE_COPY_FROM", threshold)  # "large" here, no 256 MiB load
+    with databases.connect_maintenance(_ep(qa.url)) as conn:
+        assert databases.copy_strategy(conn, qa.name) == ("FILE_COPY" if threshold == 0 else None)
+    backupmod.backup(_ep(qa.url), "sized", method="template", folder=tmp_path)
+    damage(qa)
+    rollback(_ep(qa.url), "sized", folder=tmp_path)
+    assert state(qa) == before
