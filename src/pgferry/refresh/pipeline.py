@@ -394,6 +394,8 @@ class Refresh:
         plan, self._filtered = with_rls_problems(self._build_plan(), self.snap, self.src_cat)
         self.report_.plan = replace(plan, cautions=self._cautions)
         refuse_before_writing(plan, self._filtered, self.src_cat, self.dst_cat, None)
+        for check in self.checks:  # columns a push added are checked too, before any row
+            check(self.snap.conn, plan, self.src_cat)
 
     def set_aside(self, tconn: psycopg.Connection[Any]) -> None:
         """Journal the load and set aside the keys, triggers and large tables' indexes."""
