@@ -509,3 +509,19 @@ def test_strict_refuses_to_copy_large_objects(prod: Database, qa: Database) -> N
     with pytest.raises(ConfigError, match="holds 1 large objects"):
         run.run()
     assert qa.scalar("SELECT count(*) FROM pg_largeobject_metadata") == 0
+
+
+def test_strict_asks_a_rule_for_a_column_whose_values_are_personal(
+    prod: Database, qa: Database
+) -> None:
+    schema = "CREATE TABLE leads (id int PRIMARY KEY, contact text, stage text);"
+    prod.execute(
+        schema + "INSERT INTO leads SELECT g, 'person' || g || '@corp.example', 'new' "
+        "FROM generate_series(1, 50) g;"
+    )
+    qa.execute(schema)
+    with pytest.raises(ConfigError, match=r"leads\.contact has no masking rule, and a sample") as e:
+        _checked(prod, qa, {}, strict=True)
+    assert "corp.example" not in str(e.value) + str(e.value.hint)
+    assert qa.scalar("SELECT count(*) FROM leads") == 0
+    assert _checked(prod, qa, {"leads": {"contact": "email"}}, strict=True).ok

@@ -261,9 +261,11 @@ def _column(
     )
 
 
-def _table(
+def table_findings(
     conn: psycopg.Connection[Any], catalog: Catalog, table: Table, n: int, rules: Rules
 ) -> list[Finding]:
+    """*table*'s personal columns, by name and by up to *n* sampled values a column,
+    read on *conn* (already in the snapshot it should read); *rules* as for :func:`scan`."""
     unique = unique_columns(catalog, table.name)
     out: list[Finding] = []
     for col in table.columns:
@@ -316,7 +318,7 @@ def scan(
         catalog = read_catalog(conn, parts=_PARTS)
         scanned = _scanned(catalog, tables, exclude, schemas)
         for t in scanned:
-            findings += _table(conn, catalog, t, sample, given)
+            findings += table_findings(conn, catalog, t, sample, given)
     rule_tables = {
         t.name: text for t in scanned if (text := _rule_table(t.name, given)) is not None
     }

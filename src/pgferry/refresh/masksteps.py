@@ -19,7 +19,7 @@ from ..plan import Plan
 from .maskcheck import SAMPLE_ROWS, sample_check
 from .masking import Rules, masking, needs_key
 from .pipeline import Check, Shaper
-from .strict import strict_check
+from .strict import strict_check, strict_values
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ def mask_steps(
     key = Keyed.from_env(key_env, environ) if needs_key(rules) else None
     shaper = masking(key, rules, strict=strict_check(rules) if strict else None)
     checks = [sample_check(sample)] if sample else []
+    if strict:
+        checks.append(strict_values(rules))
     if strict and large_objects:
         checks.append(_no_large_objects)
     return MaskSteps([shaper], checks)

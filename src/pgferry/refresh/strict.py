@@ -14,11 +14,17 @@ Columns that foreign keys make follow a masked column count as covered.
 
 from __future__ import annotations
 
-from ..catalog import Catalog, Generated, Name
+from typing import Any
+
+import psycopg
+
+from ..catalog import Catalog, Generated, Name, RelKind
 from ..errors import ConfigError
 from ..pii.names import match
+from ..pii.scanner import table_findings
 from ..plan import Plan
-from .masking import Found, Rules, Strict, resolved
+from .masking import Found, Rules, Strict, leaves, resolved
+from .pipeline import Check
 
 
 def strict_check(rules: Rules) -> Strict:
@@ -68,4 +74,40 @@ def strict_check(rules: Rules) -> Strict:
     return check
 
 
-__all__ = ["strict_check"]
+#: values sampled a column by strict mode's check of what the values say
+VALUE_SAMPLE = 200
+
+
+def strict_values(rules: Rules, sample: int = VALUE_SAMPLE) -> Check:
+    """Strict mode's second half, run on production's snapshot session: a column
+    whose sampled values ``pgferry pii scan`` would call personal (emails in a
+    column named ``contact``) needs a rule too."""
+    given = {table: list(columns) for table, columns in rules.items()}
+
+    def check(conn: psycopg.Connection[Any], plan: Plan, source: Catalog) -> None:
+        planned = {tp.source: tp for tp in plan.tables}
+        covered = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
+        covered |= {(tp.source, c) for tp in plan.tables for c, _ in tp.masked}
+        for table in source.tables:
+            if table.kind not in (RelKind.TABLE, RelKind.PARTITIONED) or table.is_partition:
+                continue
+            copied = planned.get(table.name)
+            if copied is None and not leaves(source, table.name, set(planned)):
+                continue
+            for f in table_findings(conn, source, table, sample, given):
+                if f.has_rule or (f.table, f.column) in covered:
+                    continue
+                if copied is not None and f.column not in copied.columns:
+                    continue
+                evidence = "; ".join(str(s) for s in f.shares) or f.pattern or "its values"
+                raise ConfigError(
+                    f"[mask] strict: {f.table}.{f.column} has no masking rule, and a sample of "
+                    f"its values says it is personal ({evidence})",
+                    hint=f'add a rule under [mask."{f.table}"] (e.g. {f.column} = "{f.kind}"), '
+                    f'or {f.column} = "keep"; QA was not written',
+                )
+
+    return check
+
+
+__all__ = ["VALUE_SAMPLE", "strict_check", "strict_values"]
