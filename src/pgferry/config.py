@@ -384,9 +384,15 @@ class Settings:
             ("backup.folder", self.backup_folder),
         ]
         out += [(k, mask(shown(s.value)), s.origin, s.where) for k, s in named]
-        origin, where = (Origin.FILE, f"{self.path} [mask]") if self.path else (Origin.DEFAULT, "")
-        out.append(("mask.key_env", self.mask_key_env, origin, where))
-        out.append(("mask.strict", shown(self.mask_strict), origin, where))
+        where = f"{self.path} [mask]" if self.path else ""
+
+        def came(value: object, default: object) -> tuple[Origin, str]:
+            return (Origin.FILE, where) if value != default else (Origin.DEFAULT, "")
+
+        key_env = self.mask_key_env
+        out.append(("mask.key_env", key_env, *came(key_env, defaults.MASK_KEY_ENV)))
+        strict = self.mask_strict
+        out.append(("mask.strict", shown(strict), *came(strict, defaults.MASK_STRICT)))
         for table, columns in self.mask:  # a rule's text never holds a value: see Rule
             out += [(f"mask.{table}.{c}", str(rule), Origin.FILE, where) for c, rule in columns]
         return out
