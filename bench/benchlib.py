@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -58,3 +59,17 @@ def clean_env() -> dict[str, str]:
 def terminate(signum: int, frame: FrameType | None) -> None:
     """SIGTERM handler: unwinds through the ``finally`` that stops the clusters."""
     raise SystemExit(128 + signum)
+
+
+def table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+    """*rows* (the first a header) as aligned text lines, the *right* columns right-aligned."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    out: list[str] = []
+    for n, r in enumerate(rows):
+        cells = [
+            r[c].rjust(widths[c]) if c in right else r[c].ljust(widths[c]) for c in range(len(r))
+        ]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out

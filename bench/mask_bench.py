@@ -65,7 +65,15 @@ import psycopg
 from psycopg import sql
 
 import pgferry
-from benchlib import BenchError, choose_install, clean_env, pgferry_executable, say, terminate
+from benchlib import (
+    BenchError,
+    choose_install,
+    clean_env,
+    pgferry_executable,
+    say,
+    table,
+    terminate,
+)
 from pgferry.embedded import Cluster, PgInstall
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -701,19 +709,6 @@ def bench(
 
 
 # -- reporting ------------------------------------------------------------------------
-
-
-def table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    out: list[str] = []
-    for n, r in enumerate(rows):
-        cells = [
-            r[c].rjust(widths[c]) if c in right else r[c].ljust(widths[c]) for c in range(len(r))
-        ]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 def render(fig: Figures) -> str:

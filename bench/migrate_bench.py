@@ -52,7 +52,15 @@ import psycopg
 from psycopg import sql
 
 import pgferry
-from benchlib import BenchError, choose_install, clean_env, pgferry_executable, say, terminate
+from benchlib import (
+    BenchError,
+    choose_install,
+    clean_env,
+    pgferry_executable,
+    say,
+    table,
+    terminate,
+)
 from pgferry.embedded import Cluster, PgInstall
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -803,19 +811,6 @@ def evaluate(fig: Figures) -> None:
 
 def correct_where_expected(fig: Figures) -> bool:
     return all(m.correct for m in fig.methods if not m.expected_to_fail)
-
-
-def table(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    out: list[str] = []
-    for n, r in enumerate(rows):
-        cells = [
-            r[c].rjust(widths[c]) if c in right else r[c].ljust(widths[c]) for c in range(len(r))
-        ]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 def role_text(m: MethodResult) -> str:
