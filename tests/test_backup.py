@@ -457,3 +457,13 @@ def test_a_template_copy_reads_files_for_a_large_database(
     damage(qa)
     rollback(_ep(qa.url), "sized", folder=tmp_path)
     assert state(qa) == before
+
+
+def test_a_size_this_role_may_not_read_means_the_default_strategy(qa: Database) -> None:
+    from pgferry.safety import databases
+
+    with databases.connect_maintenance(_ep(qa.url)) as conn:
+        assert databases.copy_strategy(conn, "no_such_database") is None
+        assert databases.copy_strategy(conn, qa.name, size=databases.FILE_COPY_FROM) == (
+            "FILE_COPY"
+        )

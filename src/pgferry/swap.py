@@ -126,6 +126,7 @@ def _sibling(conn: Conn, db: DatabaseInfo, force: bool) -> str:
         owner=db.owner if db.owner != db.role else None,
         force=force,
         why="the swap starts from a copy of QA, which needs QA alone for a moment",
+        size=db.size,
     )
     return sibling
 

@@ -247,7 +247,12 @@ def _by_template(
     copy = template_name(db.name, name)
     created = now()
     databases.create_copy(
-        conn, copy, db.name, force=force, why="a template copy needs QA to itself for a moment"
+        conn,
+        copy,
+        db.name,
+        force=force,
+        why="a template copy needs QA to itself for a moment",
+        size=db.size,
     )
     return tag_copy(
         conn,

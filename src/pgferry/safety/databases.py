@@ -232,12 +232,13 @@ def create_copy(
     owner: str | None = None,
     force: bool = False,
     why: str = "",
+    size: int | None = None,
 ) -> None:
     """``CREATE DATABASE new TEMPLATE template``: *template* must have no other session.
 
     The copy's strategy is the cheaper one for *template*'s size (see
-    :func:`copy_strategy`)."""
-    strategy = copy_strategy(conn, template)
+    :func:`copy_strategy`; *size*, when the caller knows it)."""
+    strategy = copy_strategy(conn, template, size)
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}{}").format(
         sql.Identifier(new),
         sql.Identifier(template),
@@ -257,13 +258,17 @@ def create_copy(
 FILE_COPY_FROM = 256 * 1024 * 1024
 
 
-def copy_strategy(conn: Conn, template: str) -> str | None:
+def copy_strategy(conn: Conn, template: str, size: int | None = None) -> str | None:
     """``FILE_COPY`` for a template of :data:`FILE_COPY_FROM` bytes or more on
-    PostgreSQL 15+, else ``None`` (the server's default, the only one before 15)."""
+    PostgreSQL 15+, else ``None`` (the server's default, the only one before 15).
+    *size*: the template's, when the caller has read it; else it is read here, and
+    a size this role may not read means the default."""
     if conn.info.server_version < 150000:
         return None
-    row = conn.execute(queries.load("database_size_of"), (template,)).fetchone()
-    return "FILE_COPY" if row is not None and int(row[0]) >= FILE_COPY_FROM else None
+    if size is None:
+        row = conn.execute(queries.load("database_size_of"), (template,)).fetchone()
+        size = int(row[0]) if row is not None and row[0] is not None else None
+    return "FILE_COPY" if size is not None and size >= FILE_COPY_FROM else None
 
 
 _PROVIDERS = {"i": ("icu", "ICU_LOCALE"), "b": ("builtin", "BUILTIN_LOCALE")}
