@@ -525,3 +525,13 @@ def test_strict_asks_a_rule_for_a_column_whose_values_are_personal(
     assert "corp.example" not in str(e.value) + str(e.value.hint)
     assert qa.scalar("SELECT count(*) FROM leads") == 0
     assert _checked(prod, qa, {"leads": {"contact": "email"}}, strict=True).ok
+
+
+def test_strict_takes_a_parents_keep_for_its_inheritance_children(
+    prod: Database, qa: Database
+) -> None:
+    schema = "CREATE TABLE p (id int, contact text); CREATE TABLE c () INHERITS (p);"
+    prod.execute(schema + "INSERT INTO c VALUES (1, 'ann@corp.example');")
+    qa.execute(schema)
+    assert _checked(prod, qa, {"p": {"contact": "keep"}}, strict=True, large_objects=False).ok
+    assert qa.scalar("SELECT contact FROM c") == "ann@corp.example"

@@ -82,6 +82,7 @@ def check_command(
         strict=settings.mask_strict,
         sample=sample,
         **settings.scope(),
+        large_objects=settings.large_objects.value,
     )
     if as_json:
         render.print_json(result.to_dict())

@@ -83,13 +83,21 @@ def _planned(
     sample: int,
     environ: Mapping[str, str] | None,
     scope: Mapping[str, Sequence[str]],
+    large_objects: bool = True,
 ) -> tuple[Plan, Catalog]:
     if not rules and not strict:
         raise ConfigError(
             "there are no masking rules to check",
             hint='add [mask."TABLE"] sections to pgferry.toml; pgferry pii scan suggests them',
         )
-    steps = mask_steps(rules, key_env=key_env, strict=strict, sample=sample, environ=environ)
+    steps = mask_steps(
+        rules,
+        key_env=key_env,
+        strict=strict,
+        sample=sample,
+        environ=environ,
+        large_objects=large_objects,
+    )
     catalog = snap.catalog()
     plan = build_plan(catalog, catalog, **scope)
     for shape in steps.shapers:
@@ -110,9 +118,11 @@ def review(
     tables: Sequence[str] = (),
     exclude: Sequence[str] = (),
     schemas: Sequence[str] = (),
+    large_objects: bool = True,
 ) -> Review:
     """Check *rules* against production's catalog and a sample of its rows: raises
-    :class:`~pgferry.errors.ConfigError` naming the first rule that would fail."""
+    :class:`~pgferry.errors.ConfigError` naming the first rule that would fail.
+    *large_objects*: whether the migrate copies them (strict mode refuses that)."""
     scope = {"tables": tables, "exclude": exclude, "schemas": schemas}
     with Snapshot(source) as snap:
         plan, catalog = _planned(
@@ -123,6 +133,7 @@ def review(
             sample=sample,
             environ=environ,
             scope=scope,
+            large_objects=large_objects,
         )
     named = resolved(rules, catalog)
     out = [

@@ -37,12 +37,12 @@ def mask_steps(
     strict: bool = False,
     sample: int = SAMPLE_ROWS,
     environ: Mapping[str, str] | None = None,
-    large_objects: bool = False,
+    large_objects: bool = True,
 ) -> MaskSteps:
     """The steps masking *rules* with the key in environment variable *key_env*;
     none when there are no rules and strict mode is off.  *large_objects*: the run
-    copies production's large objects, which masking does not reach (strict mode
-    refuses the run when production holds any)."""
+    copies production's large objects (``MigrateOptions``' default), which masking
+    does not reach (strict mode refuses the run when production holds any)."""
     if not rules and not strict:
         return MaskSteps()
     key = Keyed.from_env(key_env, environ) if needs_key(rules) else None

@@ -27,11 +27,21 @@ from .masking import Found, Rules, Strict, leaves, resolved
 from .pipeline import Check
 
 
+def _named(rules: Rules, source: Catalog, copied: set[Name]) -> set[tuple[Name, str]]:
+    """Every column a rule names (``keep`` included), a parent's rules reaching the
+    partitions or inheritance children that hold its rows."""
+    out = set()
+    for table, columns in resolved(rules, source).items():
+        for holder in (table, *leaves(source, table, copied)):
+            out |= {(holder, c) for c in columns}
+    return out
+
+
 def strict_check(rules: Rules) -> Strict:
     """The strict hook for :func:`pgferry.refresh.masking.masking`."""
 
     def check(plan: Plan, source: Catalog, target: Catalog, found: Found) -> None:
-        named = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
+        named = _named(rules, source, {tp.source for tp in plan.tables})
         covered = named | set(found)
         uncovered: list[tuple[Name, str, str]] = []
         for problem in plan.problems:  # a table QA lacks yet: a push creates it, all new
@@ -86,7 +96,7 @@ def strict_values(rules: Rules, sample: int = VALUE_SAMPLE) -> Check:
 
     def check(conn: psycopg.Connection[Any], plan: Plan, source: Catalog) -> None:
         planned = {tp.source: tp for tp in plan.tables}
-        covered = {(t, c) for t, columns in resolved(rules, source).items() for c in columns}
+        covered = _named(rules, source, set(planned))
         covered |= {(tp.source, c) for tp in plan.tables for c, _ in tp.masked}
         for table in source.tables:
             if table.kind not in (RelKind.TABLE, RelKind.PARTITIONED) or table.is_partition:
