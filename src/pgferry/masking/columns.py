@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from .fakes import KINDS
@@ -79,11 +79,13 @@ def noise(rule: Rule, key: Keyed) -> Fake:
             return value
         if not number.is_finite():
             return value
-        pick = Decimal(key.integer("noise", text, 2**32)) / Decimal(2**32)  # [0, 1)
-        moved = number * (1 + (2 * pick - 1) * share)
-        exponent = number.as_tuple().exponent
-        places = Decimal(1).scaleb(min(int(exponent), 0))
-        return format(moved.quantize(places), "f")
+        digits = number.as_tuple()
+        with localcontext() as context:  # room for every digit it has, and the share's
+            context.prec = max(28, len(digits.digits) + abs(int(digits.exponent)) + 12)
+            pick = Decimal(key.integer("noise", text, 2**32)) / Decimal(2**32)  # [0, 1)
+            moved = number * (1 + (2 * pick - 1) * share)
+            places = Decimal(1).scaleb(min(int(digits.exponent), 0))
+            return format(moved.quantize(places), "f")
 
     return fake
 
