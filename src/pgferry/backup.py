@@ -1,6 +1,10 @@
-"""Moved to :mod:`pgferry.safety.backup`; this name stays so existing imports
-(``from pgferry.backup import ...``, ``from pgferry import backup``) keep working.  Patch
-the new module, not this one: it only re-exports."""
+"""Moved to :mod:`pgferry.safety.backup`.  This name stays for existing imports: it *is*
+that module (``pgferry.backup is pgferry.safety.backup``), so every name it holds and a
+patch of one work as before."""
 
-from .safety.backup import *  # noqa: F403
-from .safety.backup import __all__ as __all__
+import sys
+
+from .safety import backup as _moved
+from .safety.backup import *  # noqa: F403  (for type checkers, which do not follow the alias)
+
+sys.modules[__name__] = _moved

@@ -1,6 +1,10 @@
-"""Moved to :mod:`pgferry.safety.preflight`; this name stays so existing imports
-(``from pgferry.preflight import ...``, ``from pgferry import preflight``) keep working.  Patch
-the new module, not this one: it only re-exports."""
+"""Moved to :mod:`pgferry.safety.preflight`.  This name stays for existing imports: it *is*
+that module (``pgferry.preflight is pgferry.safety.preflight``), so every name it holds and a
+patch of one work as before."""
 
-from .safety.preflight import *  # noqa: F403
-from .safety.preflight import __all__ as __all__
+import sys
+
+from .safety import preflight as _moved
+from .safety.preflight import *  # noqa: F403  (for type checkers, which do not follow the alias)
+
+sys.modules[__name__] = _moved

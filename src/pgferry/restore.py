@@ -1,6 +1,10 @@
-"""Moved to :mod:`pgferry.safety.restore`; this name stays so existing imports
-(``from pgferry.restore import ...``, ``from pgferry import restore``) keep working.  Patch
-the new module, not this one: it only re-exports."""
+"""Moved to :mod:`pgferry.safety.restore`.  This name stays for existing imports: it *is*
+that module (``pgferry.restore is pgferry.safety.restore``), so every name it holds and a
+patch of one work as before."""
 
-from .safety.restore import *  # noqa: F403
-from .safety.restore import __all__ as __all__
+import sys
+
+from .safety import restore as _moved
+from .safety.restore import *  # noqa: F403  (for type checkers, which do not follow the alias)
+
+sys.modules[__name__] = _moved
